@@ -1,0 +1,64 @@
+"""Training batches, drawn reproducibly from one generator whose state a checkpoint keeps.
+
+Romeo reads random windows. Benvolio and Mercutio read B contiguous streams, as char-rnn
+does: each batch continues where the last one stopped, so the recurrent state is carried
+between batches and the model learns to use memory longer than one window.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+class WindowBatches:
+    """Random windows of seq_len characters; targets are the inputs shifted by one."""
+
+    def __init__(self, data: torch.Tensor, batch_size: int, seq_len: int, seed: int) -> None:
+        if data.numel() < seq_len + 2:
+            raise ValueError(f"training text ({data.numel()} chars) is shorter than seq_len + 2 ({seq_len + 2})")
+        self.data, self.batch_size, self.seq_len = data, batch_size, seq_len
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        starts = torch.randint(self.data.numel() - self.seq_len - 1, (self.batch_size,), generator=self.generator)
+        return self._gather(starts) + (None,)
+
+    def _gather(self, starts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        offsets = starts[:, None] + torch.arange(self.seq_len + 1)
+        chunk = self.data[offsets.to(self.data.device)]  # (B, T+1)
+        return chunk[:, :-1], chunk[:, 1:]
+
+    def state_dict(self) -> dict:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.set_state(state["generator"])
+
+
+class StreamBatches(WindowBatches):
+    """B streams that each read on from where they stopped; a stream that reaches the end
+    restarts at a random place, and ``fresh`` marks it so its carried state is zeroed."""
+
+    def __init__(self, data: torch.Tensor, batch_size: int, seq_len: int, seed: int) -> None:
+        super().__init__(data, batch_size, seq_len, seed)
+        self.positions = self._random_starts(batch_size)
+        self.fresh = torch.ones(batch_size, dtype=torch.bool)
+
+    def _random_starts(self, n: int) -> torch.Tensor:
+        return torch.randint(self.data.numel() - self.seq_len - 1, (n,), generator=self.generator)
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        x, y = self._gather(self.positions)
+        fresh = self.fresh.clone()
+        self.positions = self.positions + self.seq_len
+        ended = self.positions + self.seq_len + 1 > self.data.numel()
+        self.positions[ended] = self._random_starts(int(ended.sum()))
+        self.fresh = ended
+        return x, y, fresh
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "positions": self.positions.clone(), "fresh": self.fresh.clone()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.positions, self.fresh = state["positions"].clone(), state["fresh"].clone()

@@ -1,0 +1,223 @@
+"""Command-line tools: shakes-train, shakes-eval, shakes-sample, shakes-trace.
+
+Each prints a user's error as one line (no traceback) and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import shlex
+import signal
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from engine.corpus import DATA_ENV, load_corpus
+from engine.errors import ShakesError
+from engine.evaluate import split_loss
+from engine.models import FAMILIES, ROLES
+from engine.progress import TrainProgress, download_progress
+from engine.runs import RunDir
+from engine.sampling import SampleSettings, prepare_seed, stream
+from engine.train import Trainer, default_config, resume_trainer
+from engine.weights import load_weights, update_summary
+from weights import MODELS, shipped_path
+
+DATA_HELP = f"the training text (default: ${DATA_ENV}, else the cached or downloaded TinyShakespeare)"
+
+
+def user_errors(main):
+    """Turn ShakesError into a one-line message and exit status 2; Ctrl-C into status 130."""
+
+    @functools.wraps(main)
+    def wrapper(argv: list[str] | None = None) -> int:
+        prog = main.__name__.removesuffix("_main").replace("_", "-")
+        try:
+            return main(argv) or 0
+        except ShakesError as exc:
+            print(f"shakes-{prog}: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"shakes-{prog}: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            return 0
+
+    return lambda argv=None: sys.exit(wrapper(argv))
+
+
+def _set_threads(threads: int | None) -> None:
+    if threads:
+        torch.set_num_threads(threads)
+
+
+def _weights_for(name_or_path: str) -> Path:
+    return shipped_path(name_or_path) if name_or_path in MODELS else Path(name_or_path)
+
+
+# ---- shakes-train ------------------------------------------------------------------------------
+def train_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="shakes-train", description="Train Benvolio, Mercutio or Romeo into a run "
+                                "directory (metrics.jsonl + checkpoint). Ctrl-C stops cleanly with a checkpoint.")
+    p.add_argument("--model", choices=list(FAMILIES), help="which model to train (required unless --resume)")
+    p.add_argument("--data", help=DATA_HELP)
+    p.add_argument("--out", help="run directory to create (default: runs/MODEL-YYYYmmdd-HHMMSS)")
+    p.add_argument("--resume", metavar="RUN_DIR", help="continue a run exactly from its last checkpoint")
+    g = p.add_argument_group("budget (the learning-rate schedule spans whichever is given; default 20 minutes)")
+    g.add_argument("--max-steps", type=int)
+    g.add_argument("--max-seconds", type=float)
+    g = p.add_argument_group("optimisation (defaults depend on the model)")
+    for flag, kind in [("--batch-size", int), ("--seq-len", int), ("--lr", float), ("--weight-decay", float),
+                       ("--warmup-steps", int), ("--grad-clip", float), ("--eval-interval", int),
+                       ("--checkpoint-interval", int), ("--eval-batches", int), ("--seed", int)]:
+        g.add_argument(flag, type=kind)
+    g = p.add_argument_group("model size (defaults: the shipped preset)")
+    g.add_argument("--preset", default="default", help="named size: default or tiny")
+    for flag in ["--n-layer", "--n-hidden", "--n-embd", "--n-head", "--block-size"]:
+        g.add_argument(flag, type=int)
+    g.add_argument("--dropout", type=float)
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
+    p.add_argument("--threads", type=int, help="CPU threads for PyTorch")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+MODEL_FLAGS = ("n_layer", "n_hidden", "n_embd", "n_head", "block_size", "dropout")
+TRAIN_FLAGS = ("max_steps", "max_seconds", "batch_size", "seq_len", "lr", "weight_decay", "warmup_steps",
+               "grad_clip", "eval_interval", "checkpoint_interval", "eval_batches", "seed")
+
+
+@user_errors
+def train_main(argv: list[str] | None = None) -> int:
+    args = train_parser().parse_args(argv)
+    if not args.model and not args.resume:
+        raise ShakesError("say which model to train: --model benvolio|mercutio|romeo (or --resume RUN_DIR)")
+    _set_threads(args.threads)
+    corpus = load_corpus(args.data, progress=download_progress())
+    command = "shakes-train " + shlex.join(sys.argv[1:] if argv is None else argv)
+    trainer = _make_trainer(args, corpus, command)
+    progress = None if args.quiet or not sys.stderr.isatty() else TrainProgress(trainer)
+    if progress:
+        trainer.callbacks.append(progress.on_event)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: trainer.request_stop("signal"))
+    print(f"shakes-train: {trainer.cfg.model} ({trainer.model.num_params():,} parameters) on {trainer.device}, "
+          f"run directory {trainer.run_dir.path}", file=sys.stderr)
+    with progress or _nothing():
+        outcome = trainer.run()
+    last = trainer.run_dir.events()[-1]
+    print(f"shakes-train: {outcome} at step {trainer.step} ({last.get('reason', '')}); "
+          f"weights in {trainer.run_dir.weights_path}", file=sys.stderr)
+    return 0 if outcome == "finished" else 1
+
+
+def _make_trainer(args, corpus, command: str) -> Trainer:
+    train_values = {k: getattr(args, k) for k in TRAIN_FLAGS}
+    if args.resume:
+        return resume_trainer(RunDir(args.resume), corpus, overrides={**train_values, "device": args.device},
+                              command=command)
+    model_values = {k: getattr(args, k) for k in MODEL_FLAGS if getattr(args, k) is not None}
+    cfg = default_config(args.model, preset=args.preset, model_overrides=model_values, device=args.device,
+                         **train_values)
+    out = args.out or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if (Path(out) / "metrics.jsonl").exists():
+        raise ShakesError(f"{out} already holds a run: use --resume {out}, or another --out")
+    return Trainer(cfg, corpus, RunDir(out), command=command)
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+# ---- shakes-eval -------------------------------------------------------------------------------
+@user_errors
+def eval_main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="shakes-eval", description="Validation loss (nats per character) over "
+                                "every character of the standard 10 % validation split.")
+    p.add_argument("--weights", nargs="+", default=list(MODELS),
+                   help="weights files or shipped model names (default: the three shipped models)")
+    p.add_argument("--data", help=DATA_HELP)
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--record", action="store_true", help="write the measured loss into each file's metadata")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--threads", type=int)
+    args = p.parse_args(argv)
+    _set_threads(args.threads)
+    corpus = load_corpus(args.data, progress=download_progress())
+    results = {}
+    for name in args.weights:
+        path = _weights_for(name)
+        loaded = load_weights(path, device=args.device)
+        if loaded.vocab != corpus.vocab:
+            raise ShakesError(f"{path}: its vocabulary differs from the corpus's; evaluate it on its own text")
+        t0 = time.perf_counter()
+        loss = split_loss(loaded.model, corpus.val)
+        results[name] = {"family": loaded.family, "val_loss": round(loss, 4), "params": loaded.model.num_params(),
+                         "seconds": round(time.perf_counter() - t0, 1), "path": str(path)}
+        if args.record:
+            update_summary(path, val_loss=round(loss, 4), val_chars=int(corpus.val.numel()))
+        if not args.json:
+            print(f"{name:<10} {ROLES[loaded.family]:<12} {loaded.model.num_params():>10,} params  "
+                  f"val loss {loss:.4f}  ({results[name]['seconds']} s)", flush=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+# ---- shakes-sample -----------------------------------------------------------------------------
+@user_errors
+def sample_main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="shakes-sample", description="Stream a model's continuation of a seed.")
+    p.add_argument("--model", default="romeo", help="shipped model name: benvolio, mercutio or romeo")
+    p.add_argument("--weights", help="a weights file (overrides --model)")
+    p.add_argument("--seed", default="\n", help="text to continue")
+    p.add_argument("-n", type=int, default=500, help="characters to generate")
+    p.add_argument("--temperature", type=float, default=0.8, help="0 for greedy")
+    p.add_argument("--top-k", type=int)
+    p.add_argument("--rng-seed", type=int, help="same seed, same text")
+    args = p.parse_args(argv)
+    if args.n < 0:
+        raise ShakesError("-n must be 0 or more")
+    loaded = load_weights(args.weights or _weights_for(args.model))
+    prepared = prepare_seed(loaded.vocab, args.seed)
+    if prepared.warning():
+        print(f"shakes-sample: {prepared.warning()}", file=sys.stderr)
+    settings = SampleSettings(args.temperature, args.top_k, args.rng_seed)
+    sys.stdout.write(args.seed)
+    for ch in stream(loaded.model, loaded.vocab, prepared, args.n, settings):
+        sys.stdout.write(ch)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+    return 0
+
+
+# ---- shakes-trace ------------------------------------------------------------------------------
+@user_errors
+def trace_main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="shakes-trace", description="Export Mercutio's forget, input, candidate and "
+                                "output gates, cell state C and hidden state h per character, for notebooks.")
+    p.add_argument("text", help="the text to trace")
+    p.add_argument("--out", default="trace.npz", help="where to write the arrays (.npz)")
+    p.add_argument("--weights", default="mercutio", help="a Mercutio weights file (default: the shipped one)")
+    args = p.parse_args(argv)
+    loaded = load_weights(_weights_for(args.weights))
+    if loaded.family != "mercutio":
+        raise ShakesError(f"{args.weights} holds {loaded.family}; tracing needs Mercutio (an LSTM)")
+    prepared = prepare_seed(loaded.vocab, args.text)
+    if prepared.warning():
+        print(f"shakes-trace: {prepared.warning()}", file=sys.stderr)
+    arrays = loaded.model.trace(torch.tensor(prepared.ids))
+    out = Path(args.out)
+    np.savez_compressed(out, text=np.array(loaded.vocab.decode(prepared.ids)), **arrays)
+    shape = arrays["c"].shape
+    print(f"shakes-trace: wrote {out}: f, i, g, o, c, h each (chars, layers, units) = {shape}", file=sys.stderr)
+    return 0

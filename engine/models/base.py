@@ -1,0 +1,46 @@
+"""What every model shares: the loss, parameter counting, and helpers for recurrent state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+State = Any  # a tensor, or nested tuples/lists of tensors, or a model-specific object
+
+
+def map_state(fn: Callable[[torch.Tensor], torch.Tensor], state: State) -> State:
+    """Apply ``fn`` to every tensor of a nested tuple/list state."""
+    if state is None:
+        return None
+    if isinstance(state, torch.Tensor):
+        return fn(state)
+    return type(state)(map_state(fn, s) for s in state)
+
+
+class CharModel(nn.Module):
+    """One interface for all three families: forward(idx, targets, state) -> (logits, loss, state)."""
+
+    family: str = ""
+    is_recurrent: bool = False  # True: state carries across calls and is worth keeping between batches
+    autocast_ok: bool = False  # True: train under bf16 autocast on CUDA (recurrent cuDNN kernels stay fp32)
+
+    def __init__(self, config) -> None:
+        super().__init__()
+        self.config = config
+
+    @staticmethod
+    def loss_of(logits: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor | None:
+        if targets is None:
+            return None
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
+
+    def num_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def flops_per_char(self) -> float:
+        """Training FLOPs per character, the usual 6 x parameters estimate (models may refine it)."""
+        return 6.0 * self.num_params()

@@ -1,0 +1,146 @@
+"""Romeo: a small decoder-only Transformer with a key/value cache for generation.
+
+Blocks as in GPT-2: pre-norm causal self-attention and an MLP, each with a residual path.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.models.base import CharModel
+
+
+@dataclass
+class RomeoConfig:
+    vocab_size: int = 65  # set from the corpus
+    block_size: int = 256  # longest context the model attends over
+    n_layer: int = 6  # transformer blocks
+    n_head: int = 6  # attention heads per block
+    n_embd: int = 288  # residual stream width (a multiple of n_head)
+    dropout: float = 0.2  # on attention, residual branches and embeddings, training only
+    bias: bool = False  # biases in Linear and LayerNorm
+
+
+@dataclass
+class RomeoState:
+    """What generation carries between calls: the tokens in view and each block's keys/values."""
+
+    tokens: torch.Tensor  # (B, T_seen) ids currently in the cache, at most block_size
+    kv: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)  # per block (B, nh, T, hs)
+
+
+class CausalSelfAttention(nn.Module):
+    def __init__(self, c: RomeoConfig) -> None:
+        super().__init__()
+        assert c.n_embd % c.n_head == 0, "n_embd must be a multiple of n_head"
+        self.n_head = c.n_head
+        self.qkv = nn.Linear(c.n_embd, 3 * c.n_embd, bias=c.bias)
+        self.proj = nn.Linear(c.n_embd, c.n_embd, bias=c.bias)
+        self.dropout = c.dropout
+        self.resid_drop = nn.Dropout(c.dropout)
+
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None):
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B,nh,T,hs)
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)
+            v = torch.cat([past[1], v], dim=2)
+        drop = self.dropout if self.training else 0.0
+        if past is None or T == 1:  # plain causal, or one new query that may see everything
+            y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=past is None and T > 1)
+        else:  # several new queries after a cache: query j sees keys up to T_past + j
+            t_past = k.size(2) - T
+            mask = torch.ones(T, k.size(2), dtype=torch.bool, device=x.device).tril(diagonal=t_past)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
+        return self.resid_drop(self.proj(y)), (k, v)
+
+
+class MLP(nn.Module):
+    def __init__(self, c: RomeoConfig) -> None:
+        super().__init__()
+        self.fc = nn.Linear(c.n_embd, 4 * c.n_embd, bias=c.bias)
+        self.proj = nn.Linear(4 * c.n_embd, c.n_embd, bias=c.bias)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.drop(self.proj(F.gelu(self.fc(x))))
+
+
+class Block(nn.Module):
+    def __init__(self, c: RomeoConfig) -> None:
+        super().__init__()
+        self.ln1 = nn.LayerNorm(c.n_embd, bias=c.bias)
+        self.attn = CausalSelfAttention(c)
+        self.ln2 = nn.LayerNorm(c.n_embd, bias=c.bias)
+        self.mlp = MLP(c)
+
+    def forward(self, x: torch.Tensor, past=None):
+        a, kv = self.attn(self.ln1(x), past)
+        x = x + a
+        return x + self.mlp(self.ln2(x)), kv
+
+
+class Romeo(CharModel):
+    family = "romeo"
+    autocast_ok = True  # bf16 autocast on CUDA is safe for every op here
+
+    def __init__(self, config: RomeoConfig) -> None:
+        super().__init__(config)
+        c = config
+        self.tok_emb = nn.Embedding(c.vocab_size, c.n_embd)
+        self.pos_emb = nn.Embedding(c.block_size, c.n_embd)
+        self.drop = nn.Dropout(c.dropout)
+        self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layer))
+        self.ln_f = nn.LayerNorm(c.n_embd, bias=c.bias)
+        self.head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
+        self.head.weight = self.tok_emb.weight  # weight tying, as in GPT-2
+        self.apply(self._init_weights)
+        for name, p in self.named_parameters():  # scaled init of residual projections (GPT-2)
+            if name.endswith("proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * c.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, nn.Linear | nn.Embedding):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, state: RomeoState | None = None):
+        """Without targets the call is generation: it returns a RomeoState to continue from.
+
+        If the cache would outgrow block_size, the model re-reads the last half block of
+        tokens from scratch; the logits then cover that re-read window, whose last row is
+        always the prediction for the character after ``idx``.
+        """
+        if state is not None and state.tokens.size(1) + idx.size(1) > self.config.block_size:
+            keep = max(self.config.block_size // 2, min(idx.size(1), self.config.block_size))
+            idx, state = torch.cat([state.tokens, idx], dim=1)[:, -keep:], None
+        if targets is None and idx.size(1) > self.config.block_size:
+            idx = idx[:, -self.config.block_size:]
+        assert idx.size(1) <= self.config.block_size, "sequence longer than block_size"
+        start = 0 if state is None else state.tokens.size(1)
+        pos = torch.arange(start, start + idx.size(1), device=idx.device)
+        x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))  # (B, T, C)
+        kv = []
+        for i, block in enumerate(self.blocks):
+            x, layer_kv = block(x, None if state is None else state.kv[i])
+            kv.append(layer_kv)
+        logits = self.head(self.ln_f(x))  # (B, T, V)
+        if targets is not None:
+            return logits, self.loss_of(logits, targets), None
+        tokens = idx if state is None else torch.cat([state.tokens, idx], dim=1)
+        return logits, None, RomeoState(tokens, kv)
+
+    def flops_per_char(self) -> float:
+        c = self.config
+        n = self.num_params() - self.pos_emb.weight.numel()
+        attention = 6 * c.n_layer * c.block_size * c.n_embd  # QK^T and AV, forward and backward, mean context
+        return 6.0 * n + attention

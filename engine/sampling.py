@@ -1,0 +1,76 @@
+"""Streaming generation: one character at a time, the model's state carried between steps.
+
+Recurrent models carry (h, C); Romeo carries its key/value cache. No step re-reads the
+whole context, unlike a naive ``generate`` that runs the model over everything again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+
+from engine.corpus import Vocab
+from engine.models import CharModel
+
+
+@dataclass
+class SampleSettings:
+    temperature: float = 0.8  # 0 means greedy: always the most likely character
+    top_k: int | None = None  # sample only among the k most likely characters
+    rng_seed: int | None = None  # same seed, same text
+
+
+@dataclass
+class PreparedSeed:
+    ids: list[int]
+    dropped: list[str]  # characters of the seed that the vocabulary does not have
+
+    def warning(self) -> str | None:
+        if not self.dropped:
+            return None
+        shown = "".join(sorted(set(self.dropped)))
+        return f"dropped {len(self.dropped)} seed character(s) not in the vocabulary: {shown!r}"
+
+
+def prepare_seed(vocab: Vocab, seed: str) -> PreparedSeed:
+    """Encode the seed leniently; an empty result starts from a newline (or the first character)."""
+    ids, dropped = vocab.encode_lenient(seed)
+    if not ids:
+        ids = [vocab.stoi.get("\n", 0)]
+    return PreparedSeed(ids, dropped)
+
+
+def pick_next(logits: torch.Tensor, settings: SampleSettings, generator: torch.Generator) -> int:
+    """Choose the next id from a (V,) row of logits."""
+    if settings.temperature <= 0:
+        return int(torch.argmax(logits))
+    logits = logits.float() / settings.temperature
+    if settings.top_k is not None and 0 < settings.top_k < logits.numel():
+        kth = torch.topk(logits, settings.top_k).values[-1]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    probs = torch.softmax(logits, dim=-1)
+    return int(torch.multinomial(probs, 1, generator=generator))
+
+
+def stream(model: CharModel, vocab: Vocab, seed: str | PreparedSeed, n: int,
+           settings: SampleSettings | None = None) -> Iterator[str]:
+    """Yield ``n`` characters continuing ``seed``, one at a time."""
+    settings = settings or SampleSettings()
+    prepared = seed if isinstance(seed, PreparedSeed) else prepare_seed(vocab, seed)
+    device = next(model.parameters()).device
+    generator = torch.Generator(device="cpu")
+    generator.manual_seed(settings.rng_seed if settings.rng_seed is not None else torch.seed())
+    model.eval()
+    with torch.inference_mode():
+        idx = torch.tensor([prepared.ids], dtype=torch.long, device=device)
+        logits, _, state = model(idx)
+        for _ in range(n):
+            nxt = pick_next(logits[0, -1].cpu(), settings, generator)
+            yield vocab.chars[nxt]
+            logits, _, state = model(torch.tensor([[nxt]], device=device), state=state)
+
+
+def sample_text(model: CharModel, vocab: Vocab, seed: str, n: int, settings: SampleSettings | None = None) -> str:
+    return "".join(stream(model, vocab, seed, n, settings))

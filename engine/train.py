@@ -1,0 +1,275 @@
+"""The training loop. It knows nothing of who watches: it emits events to a run directory
+and to any callbacks, and stops cleanly (checkpoint first) when asked or when time is up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+
+import torch
+
+from engine.batches import StreamBatches, WindowBatches
+from engine.corpus import Corpus
+from engine.devices import resolve_device
+from engine.errors import ShakesError
+from engine.models import CharModel, build_model, config_from_dict, make_config
+from engine.models.base import map_state
+from engine.runs import RunDir
+from engine.sampling import SampleSettings, sample_text
+from engine.weights import save_weights
+
+DEFAULT_SECONDS = 1200.0  # a run with neither --max-steps nor --max-seconds trains for 20 minutes
+
+
+@dataclass
+class TrainConfig:
+    model: str = "mercutio"
+    preset: str = "default"
+    model_overrides: dict = field(default_factory=dict)  # e.g. {"n_hidden": 256, "dropout": 0.2}
+    batch_size: int = 32
+    seq_len: int = 128  # characters per window (Romeo: at most its block size)
+    lr: float = 2e-3  # peak learning rate, after warm-up
+    min_lr_ratio: float = 0.1  # cosine decay ends at lr * min_lr_ratio
+    warmup_steps: int = 100
+    weight_decay: float = 0.01  # AdamW, matrices and embeddings only
+    beta2: float = 0.99
+    grad_clip: float = 1.0
+    max_steps: int | None = None  # the schedule runs over steps if given ...
+    max_seconds: float | None = None  # ... else over wall time
+    eval_interval: int = 250  # steps between validation estimates
+    eval_batches: int = 8  # windows per estimate; each evaluation that beats the best writes best.safetensors
+    log_interval: int = 10  # steps between train events
+    checkpoint_interval: int = 1000  # steps between checkpoints (one is also written at every stop)
+    sample_chars: int = 120  # length of the sample written with each evaluation
+    seed: int = 1337
+    device: str = "auto"
+
+
+# Defaults per model, chosen to train well on a 2-core CPU and to scale to a GPU.
+TRAIN_DEFAULTS: dict[str, dict] = {
+    "benvolio": {"batch_size": 32, "seq_len": 128, "lr": 2e-3, "weight_decay": 0.0},
+    "mercutio": {"batch_size": 32, "seq_len": 128, "lr": 2e-3, "weight_decay": 0.01},
+    "romeo": {"batch_size": 32, "seq_len": 256, "lr": 1e-3, "weight_decay": 0.1},
+}
+
+
+def default_config(model: str, **overrides) -> TrainConfig:
+    values = {**TRAIN_DEFAULTS.get(model, {}), **{k: v for k, v in overrides.items() if v is not None}}
+    return TrainConfig(model=model, **values)
+
+
+def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
+    """Linear warm-up over warmup_steps, then cosine decay to lr * min_lr_ratio as progress goes 0 -> 1."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    cosine = 0.5 * (1 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
+
+
+def make_optimizer(model: CharModel, cfg: TrainConfig, fused: bool) -> torch.optim.AdamW:
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2), fused=fused or None)
+
+
+class Trainer:
+    """Trains one model on a corpus into a run directory. Callbacks get every event."""
+
+    def __init__(self, cfg: TrainConfig, corpus: Corpus, run: RunDir, *,
+                 callbacks: list[Callable[[dict], None]] | None = None,
+                 on_step: Callable[[Trainer], None] | None = None, command: str = "") -> None:
+        self.cfg, self.corpus, self.run_dir = cfg, corpus, run.create()
+        self.callbacks, self.on_step, self.command = callbacks or [], on_step, command
+        self.device = resolve_device(cfg.device)
+        self.stop_reason: str | None = None
+        torch.manual_seed(cfg.seed)
+        model_cfg = make_config(cfg.model, len(corpus.vocab), cfg.preset, **cfg.model_overrides)
+        if cfg.model == "romeo" and cfg.seq_len > model_cfg.block_size:
+            raise ShakesError(f"--seq-len {cfg.seq_len} is longer than Romeo's block size {model_cfg.block_size}")
+        self.model = build_model(cfg.model, model_cfg).to(self.device)
+        self.optimizer = make_optimizer(self.model, cfg, fused=self.device.type == "cuda")
+        batch_cls = StreamBatches if self.model.is_recurrent else WindowBatches
+        self.batches = batch_cls(corpus.train.to(self.device), cfg.batch_size, cfg.seq_len, cfg.seed)
+        self.step, self.elapsed, self.state = 0, 0.0, None
+        self.best_val: float | None = None
+
+    # ---- public controls -------------------------------------------------------------------
+    def request_stop(self, reason: str = "stopped") -> None:
+        self.stop_reason = self.stop_reason or reason
+
+    def emit(self, event: dict) -> None:
+        event = self.run_dir.append(event)
+        for callback in self.callbacks:
+            callback(event)
+
+    # ---- the loop --------------------------------------------------------------------------
+    def run(self) -> str:
+        """Train until max_steps, max_seconds or a stop request. Returns 'finished' or 'failed'."""
+        self.emit({"type": "start", "model": self.cfg.model, "step": self.step, "params": self.model.num_params(),
+                   "device": str(self.device), "config": dataclasses.asdict(self.cfg),
+                   "model_config": dataclasses.asdict(self.model.config)})
+        losses, window_elapsed = [], self.elapsed
+        while self._should_continue():
+            t0 = time.perf_counter()
+            loss = self.train_step()
+            self.elapsed += time.perf_counter() - t0
+            if not math.isfinite(loss):
+                return self._fail(f"loss became {loss} at step {self.step}; the last checkpoint is kept")
+            losses.append(loss)
+            if self.step % self.cfg.log_interval == 0:
+                self._emit_train(losses, self.elapsed - window_elapsed)
+                losses, window_elapsed = [], self.elapsed
+            if self.step % self.cfg.eval_interval == 0:
+                self.evaluate()
+            if self.step % self.cfg.checkpoint_interval == 0:
+                self.checkpoint()
+            if self.on_step:
+                self.on_step(self)
+        if losses:
+            self._emit_train(losses, self.elapsed - window_elapsed)
+        if self.step % self.cfg.eval_interval != 0:
+            self.evaluate()
+        self.checkpoint()
+        self.emit({"type": "finished", "step": self.step, "reason": self.stop_reason or "done",
+                   "elapsed": round(self.elapsed, 2), "val_loss": self.best_val})
+        return "finished"
+
+    def _should_continue(self) -> bool:
+        if self.cfg.max_steps is not None and self.step >= self.cfg.max_steps:
+            self.request_stop("max_steps")
+        if self.elapsed >= (self.cfg.max_seconds or (DEFAULT_SECONDS if self.cfg.max_steps is None else math.inf)):
+            self.request_stop("max_seconds")
+        return self.stop_reason is None
+
+    def progress(self) -> float:
+        """How far through the schedule: whichever budget, steps or seconds, runs out first."""
+        fractions = []
+        if self.cfg.max_steps is not None:
+            fractions.append(self.step / self.cfg.max_steps)
+        if self.cfg.max_seconds is not None or self.cfg.max_steps is None:
+            fractions.append(self.elapsed / (self.cfg.max_seconds or DEFAULT_SECONDS))
+        return max(fractions)
+
+    def train_step(self) -> float:
+        self.model.train()
+        x, y, fresh = self.batches.next()
+        state = self._carried_state(fresh)
+        lr = lr_at(self.cfg, self.step, self.progress())
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        with self._autocast():
+            _, loss, state = self.model(x, y, state)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        self.state = state if self.model.is_recurrent else None
+        self.step += 1
+        self.lr = lr
+        return loss.item()
+
+    def _carried_state(self, fresh: torch.Tensor | None):
+        if self.state is None or fresh is None:
+            return None
+        keep = (~fresh).to(self.device, torch.float32).view(1, -1, 1)
+        return map_state(lambda t: t.detach() * keep, self.state)
+
+    def _autocast(self):
+        if self.device.type == "cuda" and self.model.autocast_ok:
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return nullcontext()
+
+    # ---- evaluation, events, checkpoints ---------------------------------------------------
+    @torch.no_grad()
+    def estimate_loss(self, split: torch.Tensor, seed: int) -> float:
+        """Mean loss over eval_batches random windows (from a zero state); a quick estimate."""
+        self.model.eval()
+        batches = WindowBatches(split.to(self.device), self.cfg.batch_size, self.cfg.seq_len, seed)
+        total = 0.0
+        for _ in range(self.cfg.eval_batches):
+            x, y, _ = batches.next()
+            with self._autocast():
+                total += self.model(x, y)[1].item()
+        self.model.train()
+        return total / self.cfg.eval_batches
+
+    def evaluate(self) -> None:
+        train_loss = self.estimate_loss(self.corpus.train, seed=self.step)
+        val_loss = self.estimate_loss(self.corpus.val, seed=self.step + 1)
+        if self.best_val is None or val_loss < self.best_val:
+            self.best_val = val_loss
+            self._save_weights(self.run_dir.best_weights_path)
+        settings = SampleSettings(temperature=0.8, rng_seed=self.step)
+        sample = sample_text(self.model, self.corpus.vocab, "\n", self.cfg.sample_chars, settings)
+        self.model.train()
+        self.emit({"type": "eval", "step": self.step, "train_loss": round(train_loss, 4),
+                   "val_loss": round(val_loss, 4), "sample": sample})
+
+    def _emit_train(self, losses: list[float], seconds: float) -> None:
+        chars = len(losses) * self.cfg.batch_size * self.cfg.seq_len
+        self.emit({"type": "train", "step": self.step, "loss": round(sum(losses) / len(losses), 4),
+                   "lr": self.lr, "chars_per_s": round(chars / max(seconds, 1e-9)),
+                   "elapsed": round(self.elapsed, 2)})
+
+    def _fail(self, reason: str) -> str:
+        self.emit({"type": "failed", "step": self.step, "reason": reason})
+        return "failed"
+
+    def checkpoint(self) -> None:
+        self.run_dir.save_checkpoint({
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "best_val": self.best_val if self.best_val is not None else float("nan"),
+            "train_config": dataclasses.asdict(self.cfg),
+            "model_config": dataclasses.asdict(self.model.config),
+            "batches": self.batches.state_dict(),
+            "carried_state": map_state(lambda t: t.detach().cpu(), self.state),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else torch.empty(0),
+        })
+        self._save_weights(self.run_dir.weights_path)
+        self.emit({"type": "checkpoint", "step": self.step, "path": str(self.run_dir.weights_path)})
+
+    def _save_weights(self, path) -> None:
+        summary = {"step": self.step, "elapsed_s": round(self.elapsed, 1), "device": str(self.device),
+                   "estimated_val_loss": self.best_val, "command": self.command}
+        save_weights(path, self.model, self.corpus.vocab, summary)
+
+    def restore(self, ckpt: dict) -> None:
+        """Continue exactly from a checkpoint written by ``checkpoint``."""
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.batches.load_state_dict(ckpt["batches"])
+        self.step, self.elapsed = int(ckpt["step"]), float(ckpt["elapsed"])
+        best = float(ckpt["best_val"])
+        self.best_val = None if math.isnan(best) else best
+        self.state = map_state(lambda t: t.to(self.device), ckpt["carried_state"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        if self.device.type == "cuda" and ckpt["cuda_rng"].numel():
+            torch.cuda.set_rng_state(ckpt["cuda_rng"])
+
+
+def resume_trainer(run: RunDir, corpus: Corpus, **kwargs) -> Trainer:
+    """A Trainer for an existing run directory, restored from its checkpoint.
+
+    kwargs may raise the budget (max_steps, max_seconds) or move it to another device.
+    """
+    ckpt = run.load_checkpoint()
+    cfg = TrainConfig(**{**ckpt["train_config"], **{k: v for k, v in kwargs.pop("overrides", {}).items()
+                                                      if v is not None}})
+    saved_vocab_size = config_from_dict(cfg.model, ckpt["model_config"]).vocab_size
+    if saved_vocab_size != len(corpus.vocab):
+        raise ShakesError(f"the corpus has {len(corpus.vocab)} characters but the run was trained on "
+                          f"{saved_vocab_size}: resume with the same --data")
+    trainer = Trainer(cfg, corpus, run, **kwargs)
+    trainer.restore(ckpt)
+    return trainer
