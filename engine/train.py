@@ -53,7 +53,7 @@ class TrainConfig:
 # Defaults per model, chosen to train well on a 2-core CPU and to scale to a GPU.
 TRAIN_DEFAULTS: dict[str, dict] = {
     "benvolio": {"batch_size": 32, "seq_len": 128, "lr": 2e-3, "weight_decay": 0.0},
-    "mercutio": {"batch_size": 32, "seq_len": 128, "lr": 2e-3, "weight_decay": 0.01},
+    "mercutio": {"batch_size": 32, "seq_len": 128, "lr": 2e-3, "weight_decay": 0.1},
     "romeo": {"batch_size": 32, "seq_len": 256, "lr": 1e-3, "weight_decay": 0.1},
 }
 
