@@ -1,0 +1,38 @@
+"""Shared fixtures: the real corpus (from ../shared/data, never committed) and small texts."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REAL_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tinyshakespeare.txt"
+SMALL_TEXT = (
+    "WARDEN:\nThe lamps are lit along the quay tonight.\n\n"
+    "PILOT:\nThen steer us home, and mind the shallow bar.\n\nWARDEN:\nI mind it well; the tide is kind to us.\n\n"
+) * 40  # written for these tests; not from the corpus
+
+
+@pytest.fixture(autouse=True)
+def _isolate(tmp_path, monkeypatch):
+    """No test reads the user's cache or environment; torch stays on few threads."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("SHAKES_DATA", raising=False)
+    torch.set_num_threads(2)
+
+
+@pytest.fixture
+def real_corpus_path() -> Path:
+    path = Path(os.environ.get("SHAKES_TEST_CORPUS", REAL_CORPUS))
+    if not path.is_file():
+        pytest.skip(f"real corpus not at {path}")
+    return path
+
+
+@pytest.fixture
+def small_text_file(tmp_path) -> Path:
+    path = tmp_path / "small.txt"
+    path.write_text(SMALL_TEXT, encoding="utf-8")
+    return path

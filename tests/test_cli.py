@@ -1,0 +1,93 @@
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from engine import cli
+from engine.runs import RunDir
+
+
+def run_cli(main, argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    out, err = capsys.readouterr()
+    return exit_info.value.code, out, err
+
+
+def test_sample_with_a_fixed_rng_seed_prints_the_same_text_twice(capsys):
+    for model in ("benvolio", "mercutio", "romeo"):
+        argv = ["--model", model, "--seed", "ROMEO:\n", "-n", "80", "--rng-seed", "42"]
+        first = run_cli(cli.sample_main, argv, capsys)
+        second = run_cli(cli.sample_main, argv, capsys)
+        assert first[0] == 0 and first == second
+        assert first[1].startswith("ROMEO:\n") and len(first[1]) == len("ROMEO:\n") + 80 + 1
+
+
+def test_sample_reports_dropped_seed_characters(capsys):
+    code, out, err = run_cli(cli.sample_main, ["--model", "benvolio", "--seed", "héllo", "-n", "5"], capsys)
+    assert code == 0 and "dropped 1 seed character" in err
+
+
+@pytest.mark.parametrize("main, argv, message", [
+    (cli.sample_main, ["--weights", "/nonexistent.safetensors"], "weights file not found"),
+    (cli.train_main, ["--model", "romeo", "--data", "/nonexistent.txt"], "corpus file not found"),
+    (cli.train_main, [], "say which model"),
+    (cli.trace_main, ["hi", "--weights", "romeo"], "tracing needs Mercutio"),
+    (cli.eval_main, ["--weights", "/nonexistent.safetensors", "--data", "/nonexistent.txt"], "not found"),
+])
+def test_errors_are_one_line_without_traceback(capsys, main, argv, message):
+    code, _, err = run_cli(main, argv, capsys)
+    assert code == 2 and message in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_trace_exports_gates_for_notebooks(tmp_path, capsys):
+    out = tmp_path / "t.npz"
+    code, _, err = run_cli(cli.trace_main, ["To be, or not", "--out", str(out)], capsys)
+    assert code == 0
+    arrays = np.load(out)
+    assert str(arrays["text"]) == "To be, or not"
+    assert arrays["f"].shape == arrays["c"].shape == (13, 3, 512)
+
+
+def test_train_and_eval_from_the_command_line(tmp_path, small_text_file, capsys):
+    run = tmp_path / "run"
+    argv = ["--model", "benvolio", "--preset", "tiny", "--data", str(small_text_file), "--out", str(run),
+            "--max-steps", "12", "--eval-interval", "6", "--seq-len", "16", "--batch-size", "4", "--device", "cpu"]
+    code, _, err = run_cli(cli.train_main, argv, capsys)
+    assert code == 0 and "finished at step 12" in err
+    assert [e["type"] for e in RunDir(run).events()][-1] == "finished"
+    code, _, err = run_cli(cli.train_main, argv, capsys)  # the same --out again is refused
+    assert code == 2 and "--resume" in err
+    code, out, _ = run_cli(cli.train_main, ["--resume", str(run), "--max-steps", "15", "--data",
+                                            str(small_text_file)], capsys)
+    assert code == 0 and RunDir(run).load_checkpoint()["step"] == 15
+    code, out, _ = run_cli(cli.eval_main, ["--weights", str(run / "weights.safetensors"), "--data",
+                                           str(small_text_file), "--json"], capsys)
+    result = json.loads(out)[str(run / "weights.safetensors")]
+    assert code == 0 and result["family"] == "benvolio" and 0 < result["val_loss"] < 5
+
+
+def test_sigterm_stops_training_cleanly(tmp_path, small_text_file):
+    run = tmp_path / "run"
+    proc = subprocess.Popen([sys.executable, "-m", "engine", "train", "--model", "mercutio", "--preset", "tiny",
+                             "--data", str(small_text_file), "--out", str(run), "--seq-len", "16",
+                             "--max-steps", "1000000", "--device", "cpu"], stderr=subprocess.PIPE, text=True)
+    follower = RunDir(run)
+    for _ in range(300):
+        if any(e["type"] == "train" for e in follower.events()):
+            break
+        proc.wait(timeout=0.1) if proc.poll() is not None else __import__("time").sleep(0.1)
+    proc.terminate()
+    assert proc.wait(timeout=60) == 0
+    events = follower.events()
+    assert events[-1]["type"] == "finished" and events[-1]["reason"] == "signal"
+    assert follower.load_checkpoint()["step"] == events[-1]["step"]
+
+
+def test_every_tool_has_help():
+    for tool in ("train", "eval", "sample", "trace"):
+        result = subprocess.run([sys.executable, "-m", "engine", tool, "--help"], capture_output=True, text=True)
+        assert result.returncode == 0 and "usage:" in result.stdout

@@ -1,0 +1,131 @@
+import pytest
+import torch
+from torch import nn
+
+from engine.models import FAMILIES, build_model, make_config
+from engine.models.lstm import linear_scan
+from engine.models.transformer import RomeoState
+
+
+def tiny(family, **overrides):
+    torch.manual_seed(0)
+    return build_model(family, make_config(family, 20, "tiny", **overrides))
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_one_interface_for_all_three(family):
+    model = tiny(family)
+    idx = torch.randint(20, (3, 12))
+    logits, loss, state = model(idx, targets=idx)
+    assert logits.shape == (3, 12, 20) and loss.ndim == 0 and loss.item() > 0
+    logits, loss, state = model(idx)
+    assert loss is None and state is not None
+    logits, _, _ = model(idx[:, :1], state=state)
+    assert logits.shape == (3, 1, 20)
+
+
+def test_default_sizes_are_the_documented_ones():
+    sizes = {f: build_model(f, make_config(f, 65)).num_params() for f in FAMILIES}
+    assert 400_000 <= sizes["benvolio"] <= 600_000
+    assert sizes["mercutio"] > 5_000_000 and sizes["romeo"] > 6_000_000
+
+
+# ---- Mercutio's trace --------------------------------------------------------------------------
+def reference_trace(model, idx):
+    """A per-step loop with the write-up's equations, from the same weights."""
+    x = model.embed(idx[None])[0]
+    out = {k: [] for k in "figoch"}
+    for layer in model.layers:
+        H = layer.hidden_size
+        h, c, hs = torch.zeros(H), torch.zeros(H), []
+        for t in range(x.size(0)):
+            pre = layer.weight_ih_l0 @ x[t] + layer.weight_hh_l0 @ h + layer.bias_ih_l0 + layer.bias_hh_l0
+            i, f, g, o = pre.split(H)
+            i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+            c = f * c + i * g
+            h = o * c.tanh()
+            for k, v in zip("figoch", (f, i, g, o, c, h), strict=True):
+                out[k].append(v)
+            hs.append(h)
+        x = torch.stack(hs)
+    T, L = idx.numel(), len(model.layers)
+    return {k: torch.stack(v).reshape(L, T, -1).transpose(0, 1) for k, v in out.items()}
+
+
+@torch.no_grad()
+def test_trace_matches_nn_lstm_and_the_equations():
+    model = tiny("mercutio", n_hidden=24).eval()
+    idx = torch.randint(20, (200,))
+    trace = {k: torch.from_numpy(v) for k, v in model.trace(idx).items()}
+    assert trace["c"].shape == (200, 2, 24)
+    # h and the final C equal what the fused nn.LSTM computes
+    x = model.embed(idx[None])
+    for layer_no, layer in enumerate(model.layers):
+        h_fused, (_, c_last) = layer(x)
+        assert torch.allclose(trace["h"][:, layer_no], h_fused[0], atol=1e-5)
+        assert torch.allclose(trace["c"][-1, layer_no], c_last[0, 0], atol=1e-5)
+        x = h_fused
+    # the gates obey C_t = f*C_{t-1} + i*g and h_t = o*tanh(C_t)
+    c_prev = torch.cat([torch.zeros(1, 2, 24), trace["c"][:-1]])
+    assert torch.allclose(trace["c"], trace["f"] * c_prev + trace["i"] * trace["g"], atol=1e-5)
+    assert torch.allclose(trace["h"], trace["o"] * torch.tanh(trace["c"]), atol=1e-6)
+    # and every value equals a step-by-step loop over time
+    ref = reference_trace(model, idx)
+    for k in "figoch":
+        assert torch.allclose(trace[k], ref[k], atol=1e-5), k
+
+
+def test_linear_scan_equals_the_recurrence():
+    torch.manual_seed(1)
+    a, b = torch.rand(37, 5), torch.randn(37, 5)
+    c, expected = torch.zeros(5), []
+    for t in range(37):
+        c = a[t] * c + b[t]
+        expected.append(c)
+    assert torch.allclose(linear_scan(a, b), torch.stack(expected), atol=1e-6)
+
+
+def test_trace_has_no_python_loop_over_time():
+    """The scan takes log2(T) steps: count the tensor concatenations it makes."""
+    calls = []
+    original = torch.cat
+    try:
+        torch.cat = lambda *a, **k: calls.append(1) or original(*a, **k)
+        linear_scan(torch.rand(1024, 3), torch.rand(1024, 3))
+    finally:
+        torch.cat = original
+    assert len(calls) == 2 * 10
+
+
+# ---- Romeo's key/value cache -------------------------------------------------------------------
+@torch.no_grad()
+def test_cached_steps_equal_the_full_sequence():
+    model = tiny("romeo").eval()
+    idx = torch.randint(20, (2, 30))
+    full, _, _ = model(idx, targets=idx)
+    logits, _, state = model(idx[:, :7])  # a prefill of several tokens ...
+    steps = [logits]
+    logits, _, state = model(idx[:, 7:12], state=state)  # ... several more after the cache ...
+    steps.append(logits)
+    for t in range(12, 30):  # ... then one at a time
+        logits, _, state = model(idx[:, t:t + 1], state=state)
+        steps.append(logits)
+    assert isinstance(state, RomeoState) and state.tokens.shape == (2, 30)
+    assert torch.allclose(torch.cat(steps, dim=1), full, atol=1e-5)
+
+
+@torch.no_grad()
+def test_generation_past_the_block_size_rereads_the_last_half_block():
+    model = tiny("romeo").eval()  # block_size 32
+    idx = torch.randint(20, (1, 40))
+    _, _, state = model(idx[:, :32])
+    logits, _, state = model(idx[:, 32:33], state=state)
+    window = idx[:, 17:33]  # the last half block
+    expected, _, _ = model(window)
+    assert torch.allclose(logits[:, -1], expected[:, -1], atol=1e-5)
+    assert state.tokens.size(1) == 16
+
+
+def test_fused_recurrent_layers_are_torch_modules():
+    assert isinstance(tiny("benvolio").layers[0], nn.RNN)
+    assert isinstance(tiny("mercutio").layers[0], nn.LSTM)

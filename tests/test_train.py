@@ -1,0 +1,117 @@
+import math
+import threading
+
+import pytest
+import torch
+
+from engine.corpus import Corpus
+from engine.runs import EventReader, RunDir, follow
+from engine.train import Trainer, default_config, lr_at, resume_trainer
+from tests.conftest import SMALL_TEXT
+
+
+def tiny_config(model="mercutio", **kw):
+    values = {"preset": "tiny", "batch_size": 4, "seq_len": 16, "eval_interval": 5, "eval_batches": 2,
+              "log_interval": 1, "max_steps": 20, "warmup_steps": 3, "device": "cpu", "sample_chars": 10}
+    return default_config(model, **{**values, **kw})
+
+
+@pytest.fixture
+def corpus():
+    return Corpus.from_text(SMALL_TEXT)
+
+
+@pytest.mark.parametrize("model", ["benvolio", "mercutio", "romeo"])
+def test_training_writes_events_and_loss_falls(tmp_path, corpus, model):
+    trainer = Trainer(tiny_config(model, max_steps=60, lr=1e-2), corpus, RunDir(tmp_path / "run"))
+    assert trainer.run() == "finished"
+    events = RunDir(tmp_path / "run").events()
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "finished" and "checkpoint" in kinds
+    evals = [e for e in events if e["type"] == "eval"]
+    assert evals[-1]["val_loss"] < evals[0]["val_loss"]
+    assert all({"step", "loss", "lr", "chars_per_s", "elapsed"} <= set(e) for e in events if e["type"] == "train")
+    assert isinstance(evals[0]["sample"], str) and len(evals[0]["sample"]) == 10
+    assert (tmp_path / "run" / "weights.safetensors").is_file()
+    assert (tmp_path / "run" / "best.safetensors").is_file()
+
+
+@pytest.mark.parametrize("model", ["mercutio", "romeo"])
+def test_resume_continues_exactly(tmp_path, corpus, model):
+    straight = Trainer(tiny_config(model), corpus, RunDir(tmp_path / "a"))
+    straight.run()
+
+    def stop_at_10(t):
+        if t.step == 10:
+            t.request_stop("test")
+
+    first = Trainer(tiny_config(model), corpus, RunDir(tmp_path / "b"), on_step=stop_at_10)
+    first.run()
+    assert first.step == 10
+    resume_trainer(RunDir(tmp_path / "b"), corpus).run()
+
+    def losses(path):
+        return {e["step"]: e["loss"] for e in RunDir(path).events() if e["type"] == "train"}
+
+    a, b = losses(tmp_path / "a"), losses(tmp_path / "b")
+    assert sorted(a) == sorted(b) == list(range(1, 21))
+    assert all(math.isclose(a[s], b[s], rel_tol=1e-5) for s in a), (a, b)
+
+
+def test_nan_loss_stops_with_failed_event_and_keeps_checkpoint(tmp_path, corpus):
+    def poison(t):
+        if t.step == 6:
+            with torch.no_grad():
+                t.model.head.weight.fill_(float("nan"))
+
+    trainer = Trainer(tiny_config(checkpoint_interval=5), corpus, RunDir(tmp_path / "run"), on_step=poison)
+    assert trainer.run() == "failed"
+    events = RunDir(tmp_path / "run").events()
+    assert events[-1]["type"] == "failed" and "nan" in events[-1]["reason"]
+    ckpt = RunDir(tmp_path / "run").load_checkpoint()
+    assert ckpt["step"] == 5 and torch.isfinite(ckpt["model"]["head.weight"]).all()
+
+
+def test_stop_request_checkpoints_and_finishes(tmp_path, corpus):
+    trainer = Trainer(tiny_config(max_steps=10_000), corpus, RunDir(tmp_path / "run"),
+                      on_step=lambda t: t.step == 3 and t.request_stop("signal"))
+    assert trainer.run() == "finished"
+    last = RunDir(tmp_path / "run").events()[-1]
+    assert last == {**last, "type": "finished", "reason": "signal", "step": 3}
+    assert RunDir(tmp_path / "run").load_checkpoint()["step"] == 3
+
+
+def test_time_budget_stops_and_spans_the_schedule(tmp_path, corpus):
+    trainer = Trainer(tiny_config(max_steps=None, max_seconds=0.5), corpus, RunDir(tmp_path / "run"))
+    trainer.run()
+    assert RunDir(tmp_path / "run").events()[-1]["reason"] == "max_seconds"
+    assert trainer.progress() >= 1.0
+
+
+def test_lr_warms_up_then_decays():
+    cfg = default_config("romeo", lr=1.0, warmup_steps=10, min_lr_ratio=0.1)
+    assert lr_at(cfg, 0, 0.0) == pytest.approx(0.1)
+    assert lr_at(cfg, 10, 0.0) == pytest.approx(1.0)
+    assert lr_at(cfg, 500, 0.5) == pytest.approx(0.55)
+    assert lr_at(cfg, 1000, 1.0) == pytest.approx(0.1)
+
+
+def test_event_reader_waits_for_whole_lines(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    reader = EventReader(path)
+    assert reader.read_new() == []
+    path.write_text('{"type": "train", "step": 1}\n{"type": "tr')
+    assert reader.read_new() == [{"type": "train", "step": 1}]
+    with open(path, "a") as f:
+        f.write('ain", "step": 2}\n')
+    assert reader.read_new() == [{"type": "train", "step": 2}]
+
+
+def test_follower_sees_a_run_as_it_happens(tmp_path, corpus):
+    seen = []
+    watcher = threading.Thread(target=lambda: seen.extend(follow(tmp_path / "run", poll=0.01)))
+    watcher.start()
+    Trainer(tiny_config(), corpus, RunDir(tmp_path / "run")).run()
+    watcher.join(timeout=10)
+    assert not watcher.is_alive()
+    assert seen == RunDir(tmp_path / "run").events()
