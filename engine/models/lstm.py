@@ -35,6 +35,14 @@ class Mercutio(RecurrentCharModel):
     def make_layer(self, n_in: int, n_hidden: int) -> nn.Module:
         return nn.LSTM(n_in, n_hidden, batch_first=True)
 
+    def step_layer(self, i: int, layer: nn.Module, x: torch.Tensor, state):
+        w, b = self.fused_step_weights(i, layer)
+        h, c = state[0][0], state[1][0]  # (B, H)
+        i_, f, g, o = torch.addmm(b, torch.cat([x[:, 0], h], dim=1), w).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i_) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        return h[:, None], (h[None], c[None])
+
     @torch.no_grad()
     def trace(self, idx: torch.Tensor) -> dict[str, np.ndarray]:
         """Gates and states for a sequence of character ids ``idx`` (T,), from a zero state.

@@ -33,6 +33,7 @@ class RecurrentCharModel(CharModel):
         self.layers = nn.ModuleList(self.make_layer(w, config.n_hidden) for w in widths)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.n_hidden, config.vocab_size)
+        self._step_cache: dict[int, tuple] = {}  # per layer: (weights' identity, [W_ih | W_hh]^T, b)
 
     def make_layer(self, n_in: int, n_hidden: int) -> nn.Module:
         raise NotImplementedError
@@ -41,13 +42,32 @@ class RecurrentCharModel(CharModel):
         x = self.embed(idx)  # (B, T, E)
         states = state if state is not None else [None] * len(self.layers)
         new_states = []
+        one_step = idx.size(1) == 1 and not torch.is_grad_enabled() and state is not None
         for i, (layer, s) in enumerate(zip(self.layers, states, strict=True)):
             if i > 0:
                 x = self.drop(x)
-            x, s = layer(x, s)  # (B, T, H)
+            x, s = self.step_layer(i, layer, x, s) if one_step else layer(x, s)  # (B, T, H)
             new_states.append(s)
         logits = self.head(self.drop(x))  # (B, T, V)
         return logits, self.loss_of(logits, targets), new_states
+
+    def fused_step_weights(self, i: int, layer: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+        """[W_ih | W_hh]^T and b_ih + b_hh of layer i, rebuilt whenever the weights change."""
+        key = tuple((p.data_ptr(), p._version) for p in layer.parameters())
+        cached = self._step_cache.get(i)
+        if cached is None or cached[0] != key:
+            w = torch.cat([layer.weight_ih_l0, layer.weight_hh_l0], dim=1).T.contiguous()
+            cached = (key, w, (layer.bias_ih_l0 + layer.bias_hh_l0)[None])
+            self._step_cache[i] = cached
+        return cached[1], cached[2]
+
+    def step_layer(self, i: int, layer: nn.Module, x: torch.Tensor, state):
+        """One time step of layer i with plain matrix products (generation's hot path).
+
+        The same arithmetic as the fused module; on CPU it avoids oneDNN's per-call setup,
+        which costs milliseconds for a single character.
+        """
+        raise NotImplementedError
 
     def flops_per_char(self) -> float:
         # the embedding is a lookup, not a product: leave it out of the 6N count

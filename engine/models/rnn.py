@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from engine.models.recurrent import RecurrentCharModel, RecurrentConfig
@@ -25,3 +26,8 @@ class Benvolio(RecurrentCharModel):
 
     def make_layer(self, n_in: int, n_hidden: int) -> nn.Module:
         return nn.RNN(n_in, n_hidden, nonlinearity="tanh", batch_first=True)
+
+    def step_layer(self, i: int, layer: nn.Module, x: torch.Tensor, state):
+        w, b = self.fused_step_weights(i, layer)
+        h = torch.tanh(torch.addmm(b, torch.cat([x[:, 0], state[0]], dim=1), w))  # (B, H)
+        return h[:, None], h[None]

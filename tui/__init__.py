@@ -1,0 +1,1 @@
+"""shakes-tui: the Textual front end. All heavy work happens in engine/, off the event loop."""

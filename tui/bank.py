@@ -1,0 +1,60 @@
+"""The models the app shows: one slot per family, loaded from shipped weights or a run's checkpoint."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import ShakesError
+from engine.weights import LoadedModel, load_weights
+
+NAMES = ("benvolio", "mercutio", "romeo")
+SHORT_ROLES = {"benvolio": "RNN", "mercutio": "LSTM", "romeo": "GPT"}
+COLOURS = {"benvolio": "#e5c07b", "mercutio": "#61afef", "romeo": "#e06c75"}
+
+
+@dataclass
+class Slot:
+    name: str
+    loaded: LoadedModel | None = None
+    error: str | None = None
+    source: str = ""  # "shipped" or the run directory it came from
+
+    @property
+    def title(self) -> str:
+        base = f"{self.name.capitalize()} · {SHORT_ROLES[self.name]}"
+        if self.loaded is None:
+            return base
+        params = self.loaded.model.num_params() / 1e6
+        return f"{base} · {params:.2f}M"
+
+
+class ModelBank:
+    """Thread-safe: a worker may swap a slot while a generation thread holds the old model."""
+
+    def __init__(self, weights_dir: Path) -> None:
+        self.weights_dir = Path(weights_dir)
+        self._slots = {name: Slot(name) for name in NAMES}
+        self._lock = threading.Lock()
+
+    def load_shipped(self) -> None:
+        for name in NAMES:
+            self.load(name, self.weights_dir / f"{name}.safetensors", "shipped")
+
+    def load(self, name: str, path: Path, source: str) -> Slot:
+        try:
+            loaded = load_weights(path)
+            if loaded.family != name:
+                raise ShakesError(f"{path} holds {loaded.family}, not {name}")
+            slot = Slot(name, loaded, None, source)
+        except ShakesError as exc:
+            slot = Slot(name, None, str(exc), source)
+        with self._lock:
+            if slot.loaded is not None or self._slots[name].loaded is None:
+                self._slots[name] = slot
+        return slot
+
+    def get(self, name: str) -> Slot:
+        with self._lock:
+            return self._slots[name]

@@ -1,0 +1,76 @@
+"""The work done off the event loop. Each function runs in a thread worker, checks for
+cancellation as it goes, touches no widget, and only posts messages to the app."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from textual.message import Message
+from textual.worker import get_current_worker
+
+from engine.runs import EventReader
+from engine.sampling import SampleSettings, prepare_seed, stream
+from tui.bank import ModelBank, Slot
+from tui.messages import CheckpointLoaded, GenerationProgress, ModelsLoaded, TraceReady, TrainingEnded, TrainingEvents
+from tui.training import TrainingJob
+
+Post = Callable[[Message], object]
+
+
+def load_models(post: Post, bank: ModelBank) -> None:
+    bank.load_shipped()
+    post(ModelsLoaded())
+
+
+FRAME_SECONDS = 1 / 30  # a pane redraws at most 30 times a second, however fast its model is
+
+
+def generate(post: Post, slot: Slot, seed: str, settings: SampleSettings, length: int, run_id: int) -> None:
+    """Stream one model's continuation, posting the whole text so far at most once a frame."""
+    worker = get_current_worker()
+    prepared = prepare_seed(slot.loaded.vocab, seed)
+    text, start, last_post = "", time.perf_counter(), 0.0
+    for ch in stream(slot.loaded.model, slot.loaded.vocab, prepared, length, settings):
+        if worker.is_cancelled:
+            return
+        text += ch
+        now = time.perf_counter()
+        if now - last_post >= FRAME_SECONDS:
+            post(GenerationProgress(slot.name, run_id, text, len(text) / max(now - start, 1e-6)))
+            last_post = now
+    post(GenerationProgress(slot.name, run_id, text, len(text) / max(time.perf_counter() - start, 1e-6),
+                            done=True, notice=prepared.warning()))
+
+
+def trace(post: Post, slot: Slot, text: str) -> None:
+    if slot.loaded is None or not text:
+        return
+    prepared = prepare_seed(slot.loaded.vocab, text)
+    arrays = slot.loaded.model.trace(torch.tensor(prepared.ids))
+    if not get_current_worker().is_cancelled:
+        post(TraceReady(slot.loaded.vocab.decode(prepared.ids), arrays))
+
+
+def follow_run(post: Post, model: str, run_path: Path, job: TrainingJob | None, poll: float = 0.2) -> None:
+    """Post a run's new events until its process ends (or, when only watching, forever)."""
+    worker = get_current_worker()
+    reader = EventReader(Path(run_path) / "metrics.jsonl")
+    while not worker.is_cancelled:
+        events = reader.read_new()
+        if events:
+            post(TrainingEvents(model, events))
+        if job is not None and not job.running and not events:
+            events = reader.read_new()  # anything written just before it exited
+            if events:
+                post(TrainingEvents(model, events))
+            post(TrainingEnded(model, job.process.returncode if job.process else None, job.last_error()))
+            return
+        time.sleep(poll)
+
+
+def reload_checkpoint(post: Post, bank: ModelBank, model: str, weights: Path, step: int) -> None:
+    slot = bank.load(model, weights, f"step {step} of {weights.parent.name}")
+    post(CheckpointLoaded(model, step, slot.error))

@@ -1,0 +1,57 @@
+"""The Gates tab: the heatmap, the value under the cursor, and the text coloured by one unit."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.style import Style
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.widget import Widget
+from textual.widgets import Static
+
+from engine.models.lstm import GATE_NAMES
+from tui.widgets.gate_heatmap import GateHeatmap, cell_colour, shown_char
+
+HELP = "g gate · l layer · s unit order · arrows or click: cursor"
+
+
+class UnitText(Static):
+    """Each character of the text on the colour of one unit's value there (the LSTMVis view)."""
+
+    DEFAULT_CSS = """
+    UnitText { height: auto; max-height: 10; border: round $panel; padding: 0 1; }
+    """
+
+    def show(self, text: str, values: np.ndarray, gate: str, unit: int, layer: int, cursor_t: int) -> None:
+        self.border_title = f"text coloured by unit {unit} ({GATE_NAMES[gate]}, layer {layer + 1})"
+        out = Text()
+        for t, ch in enumerate(text):
+            style = Style(bgcolor=cell_colour(gate, values[t]), color="white", underline=t == cursor_t)
+            out.append(ch if ch != "\n" else "⏎\n", style=style)
+        self.update(out)
+
+
+class GatesPane(Widget):
+    DEFAULT_CSS = """
+    GatesPane { layout: vertical; }
+    GatesPane #gate-info { height: 1; padding: 0 1; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(HELP, id="gate-info")
+        yield GateHeatmap(id="heatmap")
+        yield UnitText(id="unit-text")
+
+    def set_trace(self, text: str, arrays: dict) -> None:
+        self.query_one(GateHeatmap).set_trace(text, arrays)
+
+    @on(GateHeatmap.CursorMoved)
+    def show_cursor(self, event: GateHeatmap.CursorMoved) -> None:
+        heatmap = self.query_one(GateHeatmap)
+        ch = shown_char(heatmap.text[event.t])
+        self.query_one("#gate-info", Static).update(
+            f"{GATE_NAMES[event.gate]}[layer {event.layer + 1}, unit {event.unit}] at char {event.t} "
+            f"'{ch}' = {event.value:+.3f}   ·   {HELP}")
+        values = heatmap.arrays[event.gate][:, event.layer, event.unit]
+        self.query_one(UnitText).show(heatmap.text, values, event.gate, event.unit, event.layer, event.t)

@@ -1,0 +1,64 @@
+"""One model's continuation, streaming in as it is generated."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tui.bank import COLOURS, Slot
+
+
+class GenerationPane(VerticalScroll):
+    DEFAULT_CSS = """
+    GenerationPane { border: round $panel; width: 1fr; height: 1fr; padding: 0 1; }
+    GenerationPane:focus-within, GenerationPane:focus { border: round $accent; }
+    GenerationPane .body { width: 1fr; }
+    """
+    can_focus = True
+
+    def __init__(self, name: str) -> None:
+        super().__init__(id=f"gen-{name}")
+        self.model_name = name
+        self.seed = ""
+        self.text = ""
+        self.slot_title = name.capitalize()
+
+    def compose(self) -> ComposeResult:
+        yield Static(classes="body")
+
+    def on_mount(self) -> None:
+        self.styles.border_title_color = COLOURS[self.model_name]
+        self.border_title = self.slot_title
+        self.show_message("loading weights…")
+
+    def set_slot(self, slot: Slot) -> None:
+        self.slot_title = slot.title
+        self.border_title = slot.title
+        if slot.loaded is None:
+            self.border_subtitle = "no weights"
+            self.show_message(f"No weights: {slot.error}\n\nTrain it in the Train tab (F2).")
+        elif not self.text:
+            self.border_subtitle = slot.source
+            self.show_message("Type a seed above and press Enter.")
+
+    def show_message(self, message: str) -> None:
+        self.query_one(".body", Static).update(Text(message, style="italic dim"))
+
+    def start(self, seed: str) -> None:
+        self.seed, self.text = seed, ""
+        self.border_subtitle = "streaming…"
+        self._render_text()
+
+    def update_text(self, text: str, chars_per_s: float, done: bool) -> None:
+        self.text = text
+        self.border_title = f"{self.slot_title} · {chars_per_s:,.0f} ch/s"
+        self.border_subtitle = f"done · {len(text)} chars" if done else "streaming…"
+        self._render_text()
+        self.scroll_end(animate=False)
+
+    def _render_text(self) -> None:
+        body = Text(self.seed, style="dim")
+        body.append(self.text, style=COLOURS[self.model_name])
+        self.query_one(".body", Static).update(body)

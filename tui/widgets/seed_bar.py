@@ -1,0 +1,89 @@
+"""Seed entry: the text to continue, and the sampling controls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.message import Message
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label
+
+from engine.sampling import SampleSettings
+
+DEFAULT_SEED = "ROMEO:\n"
+MAX_LENGTH = 5000
+
+
+class SeedBar(Widget):
+    DEFAULT_CSS = """
+    SeedBar { height: auto; }
+    SeedBar #seed { width: 1fr; }
+    SeedBar Horizontal { height: auto; }
+    SeedBar Label { padding: 0 1 0 2; }
+    SeedBar .num { width: 8; height: 1; border: none; padding: 0 1; }
+    SeedBar Button { min-width: 12; }
+    """
+
+    @dataclass
+    class Submitted(Message):
+        seed: str
+        settings: SampleSettings
+        length: int
+
+    @dataclass
+    class Invalid(Message):
+        reason: str
+
+    def compose(self) -> ComposeResult:
+        with Horizontal():
+            yield Input(DEFAULT_SEED.replace("\n", "\\n"), placeholder="seed text (\\n for a new line)", id="seed")
+            yield Button("Generate", id="generate", variant="primary")
+        with Horizontal():
+            yield Label("temp")
+            yield Input("0.8", id="temperature", classes="num", tooltip="0 = greedy")
+            yield Label("top-k")
+            yield Input("", placeholder="all", id="top-k", classes="num")
+            yield Label("length")
+            yield Input("300", id="length", classes="num")
+            yield Label("rng seed")
+            yield Input("", placeholder="random", id="rng-seed", classes="num")
+
+    @property
+    def seed_text(self) -> str:
+        return self.query_one("#seed", Input).value.replace("\\n", "\n")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#generate")
+    def submit(self, event: Message) -> None:
+        event.stop()
+        try:
+            settings, length = self.read_settings()
+        except ValueError as exc:
+            self.post_message(self.Invalid(str(exc)))
+            return
+        self.post_message(self.Submitted(self.seed_text, settings, length))
+
+    def read_settings(self) -> tuple[SampleSettings, int]:
+        temperature = _number(self, "temperature", float, "temperature", minimum=0.0)
+        top_k = _number(self, "top-k", int, "top-k", minimum=1, optional=True)
+        length = _number(self, "length", int, "length", minimum=1)
+        if length > MAX_LENGTH:
+            raise ValueError(f"length is at most {MAX_LENGTH}")
+        rng_seed = _number(self, "rng-seed", int, "rng seed", minimum=0, optional=True)
+        return SampleSettings(temperature, top_k, rng_seed), length
+
+
+def _number(bar: SeedBar, widget_id: str, kind, label: str, minimum, optional: bool = False):
+    raw = bar.query_one(f"#{widget_id}", Input).value.strip()
+    if not raw and optional:
+        return None
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ValueError(f"{label} must be a {'whole ' if kind is int else ''}number, not {raw!r}") from None
+    if value < minimum:
+        raise ValueError(f"{label} must be at least {minimum}")
+    return value
