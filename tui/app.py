@@ -49,6 +49,7 @@ class ShakesApp(App):
         self.run_id = 0
         self.seed = ""
         self.continuation = ""  # Mercutio's latest text, for the gate trace
+        self._trace_timer = None  # a debounced trace of the seed being typed
         torch.set_num_threads(1)  # one core per generation thread; the event loop keeps its own
 
     def compose(self) -> ComposeResult:
@@ -127,9 +128,11 @@ class ShakesApp(App):
         self.retrace(event.value.replace("\\n", "\n"), delay=0.3)
 
     def retrace(self, text: str, delay: float = 0.0) -> None:
+        """Trace Mercutio's gates over text; a later request replaces any pending or running one."""
+        if self._trace_timer is not None:
+            self._trace_timer.stop()
+            self._trace_timer = None
         if delay:
-            if getattr(self, "_trace_timer", None):
-                self._trace_timer.stop()
             self._trace_timer = self.set_timer(delay, lambda: self.retrace(text))
             return
         self.run_in_thread(jobs.trace, self.bank.get("mercutio"), text, group="trace")

@@ -25,6 +25,7 @@ def load_models(post: Post, bank: ModelBank) -> None:
     post(ModelsLoaded())
 
 
+clock = time.perf_counter  # tests put a fake clock here, for reproducible rates
 FRAME_SECONDS = 1 / 30  # a pane redraws at most 30 times a second, however fast its model is
 
 
@@ -32,16 +33,16 @@ def generate(post: Post, slot: Slot, seed: str, settings: SampleSettings, length
     """Stream one model's continuation, posting the whole text so far at most once a frame."""
     worker = get_current_worker()
     prepared = prepare_seed(slot.loaded.vocab, seed)
-    text, start, last_post = "", time.perf_counter(), 0.0
+    text, start, last_post = "", clock(), -FRAME_SECONDS
     for ch in stream(slot.loaded.model, slot.loaded.vocab, prepared, length, settings):
         if worker.is_cancelled:
             return
         text += ch
-        now = time.perf_counter()
+        now = clock()
         if now - last_post >= FRAME_SECONDS:
             post(GenerationProgress(slot.name, run_id, text, len(text) / max(now - start, 1e-6)))
             last_post = now
-    post(GenerationProgress(slot.name, run_id, text, len(text) / max(time.perf_counter() - start, 1e-6),
+    post(GenerationProgress(slot.name, run_id, text, len(text) / max(clock() - start, 1e-6),
                             done=True, notice=prepared.warning()))
 
 

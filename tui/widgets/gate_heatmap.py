@@ -25,12 +25,19 @@ UNIT_MODES = {
 LABEL_WIDTH = 6
 
 
+def display_scale(gate: str, values: np.ndarray) -> np.ndarray:
+    """Per-unit divisor: 1 for gates and h (already in -1..1); C, unbounded, by its largest |value| here."""
+    if gate != "c" or values.size == 0:
+        return np.ones(values.shape[-1])
+    return np.maximum(np.abs(values).max(axis=0), 1e-6)
+
+
 def cell_colour(gate: str, value: float) -> Color:
-    """Sigmoid gates (0..1): black to amber. g, h and C (signed): blue, black, red."""
+    """Sigmoid gates (0..1): black to amber. g, h and scaled C (signed): blue, black, red."""
     if gate in ("f", "i", "o"):
         v = float(np.clip(value, 0.0, 1.0))
         return Color.from_rgb(20 + 235 * v, 20 + 180 * v, 20 + 40 * v)
-    v = float(np.tanh(value)) if gate == "c" else float(np.clip(value, -1.0, 1.0))
+    v = float(np.clip(value, -1.0, 1.0))
     if v >= 0:
         return Color.from_rgb(20 + 235 * v, 20 + 50 * v, 20 + 50 * v)
     return Color.from_rgb(20 + 60 * -v, 20 + 110 * -v, 20 + 235 * -v)
@@ -76,7 +83,7 @@ class GateHeatmap(Widget, can_focus=True):
     ]
 
     gate = reactive("f")
-    layer = reactive(0)
+    layer_no = reactive(0)
     mode = reactive("active")
     cursor_t = reactive(0)
     cursor_row = reactive(0)
@@ -98,7 +105,7 @@ class GateHeatmap(Widget, can_focus=True):
     # ---- data and selection ------------------------------------------------------------------
     def set_trace(self, text: str, arrays: dict[str, np.ndarray]) -> None:
         self.text, self.arrays = text, arrays
-        self.layer = min(self.layer, self.n_layers - 1) if self.n_layers else 0
+        self.layer_no = min(self.layer_no, self.n_layers - 1) if self.n_layers else 0
         self.cursor_t = min(self.cursor_t, max(len(text) - 1, 0))
         self._rank()
 
@@ -108,10 +115,14 @@ class GateHeatmap(Widget, can_focus=True):
 
     def values(self) -> np.ndarray:
         """(T, units) values of the current gate and layer."""
-        return self.arrays[self.gate][:, self.layer, :] if self.arrays else np.zeros((0, 0))
+        return self.arrays[self.gate][:, self.layer_no, :] if self.arrays else np.zeros((0, 0))
 
     def _rank(self) -> None:
         self.units = rank_units(self.values(), self.gate, self.mode)
+        if self.arrays:
+            kind = "state" if self.gate in ("c", "h") else "gate"
+            self.border_title = f"{GATE_NAMES[self.gate]} {kind} · layer {self.layer_no + 1}/{self.n_layers}"
+            self.border_subtitle = UNIT_MODES[self.mode]
         self.cursor_row = min(self.cursor_row, max(len(self.units) - 1, 0))
         self._announce()
         self.refresh()
@@ -119,7 +130,7 @@ class GateHeatmap(Widget, can_focus=True):
     def watch_gate(self) -> None:
         self._rank()
 
-    def watch_layer(self) -> None:
+    def watch_layer_no(self) -> None:
         self._rank()
 
     def watch_mode(self) -> None:
@@ -132,7 +143,7 @@ class GateHeatmap(Widget, can_focus=True):
     def _announce(self) -> None:
         if self.arrays and len(self.text):
             value = float(self.values()[self.cursor_t, self.cursor_unit])
-            self.post_message(self.CursorMoved(self.cursor_t, self.cursor_unit, value, self.gate, self.layer))
+            self.post_message(self.CursorMoved(self.cursor_t, self.cursor_unit, value, self.gate, self.layer_no))
 
     # ---- keys -----------------------------------------------------------------------------------
     def action_next_gate(self) -> None:
@@ -143,7 +154,7 @@ class GateHeatmap(Widget, can_focus=True):
 
     def action_next_layer(self) -> None:
         if self.n_layers:
-            self.layer = (self.layer + 1) % self.n_layers
+            self.layer_no = (self.layer_no + 1) % self.n_layers
 
     def action_next_mode(self) -> None:
         modes = list(UNIT_MODES)
@@ -176,8 +187,6 @@ class GateHeatmap(Widget, can_focus=True):
     def render(self) -> Text:
         if not self.arrays:
             return Text("Type a seed in the Generate tab: Mercutio's gates appear here.", style="italic dim")
-        self.border_title = f"{GATE_NAMES[self.gate]} gate · layer {self.layer + 1}/{self.n_layers}"
-        self.border_subtitle = UNIT_MODES[self.mode]
         t0, row0 = self._window()
         cols = max(self.content_size.width - LABEL_WIDTH, 1)
         rows = max(self.content_size.height - 1, 1)
@@ -187,6 +196,7 @@ class GateHeatmap(Widget, can_focus=True):
             style = "reverse bold" if t == self.cursor_t else "bold"
             out.append(shown_char(self.text[t]), style=style)
         values = self.values()
+        scale = display_scale(self.gate, values)
         for row in range(row0, min(row0 + rows, len(self.units))):
             unit = int(self.units[row])
             label_style = "reverse" if row == self.cursor_row else "dim"
@@ -194,6 +204,6 @@ class GateHeatmap(Widget, can_focus=True):
             out.append(f"{unit:>5} ", style=label_style)
             for t in visible_t:
                 cursor = t == self.cursor_t and row == self.cursor_row
-                bg = cell_colour(self.gate, values[t, unit])
+                bg = cell_colour(self.gate, values[t, unit] / scale[unit])
                 out.append("▣" if cursor else " ", style=Style(bgcolor=bg, color="white"))
         return out

@@ -11,7 +11,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from engine.models.lstm import GATE_NAMES
-from tui.widgets.gate_heatmap import GateHeatmap, cell_colour, shown_char
+from tui.widgets.gate_heatmap import GateHeatmap, cell_colour, display_scale, shown_char
 
 HELP = "g gate · l layer · s unit order · arrows or click: cursor"
 
@@ -26,8 +26,9 @@ class UnitText(Static):
     def show(self, text: str, values: np.ndarray, gate: str, unit: int, layer: int, cursor_t: int) -> None:
         self.border_title = f"text coloured by unit {unit} ({GATE_NAMES[gate]}, layer {layer + 1})"
         out = Text()
+        scale = float(display_scale(gate, values[:, None])[0])
         for t, ch in enumerate(text):
-            style = Style(bgcolor=cell_colour(gate, values[t]), color="white", underline=t == cursor_t)
+            style = Style(bgcolor=cell_colour(gate, values[t] / scale), color="white", underline=t == cursor_t)
             out.append(ch if ch != "\n" else "⏎\n", style=style)
         self.update(out)
 

@@ -11,7 +11,7 @@ from tui.bank import COLOURS
 
 class LossChart(PlotWidget):
     DEFAULT_CSS = """
-    LossChart { height: 1fr; min-height: 8; border: round $panel; }
+    LossChart { width: 1fr; height: 1fr; min-height: 8; border: round $panel; }
     """
 
     def __init__(self, **kwargs) -> None:

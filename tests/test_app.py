@@ -1,0 +1,245 @@
+"""Pilot tests of every pane's behaviour (App.run_test)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import DataTable, Input, Select, Static, TabbedContent
+from textual.worker import WorkerState
+
+from engine.runs import RunDir
+from tests.conftest import SMALL_TEXT
+from tests.tui_helpers import make_app, settle
+from tui.bank import NAMES
+from tui.messages import GenerationProgress, TrainingEvents
+from tui.widgets.gate_heatmap import GateHeatmap
+from tui.widgets.generation_pane import GenerationPane
+from tui.widgets.loss_chart import LossChart
+from tui.widgets.training_pane import TrainingPane
+
+
+async def submit_seed(pilot, seed: str, length: str = "40", rng: str = "7") -> None:
+    app = pilot.app
+    app.query_one("#length", Input).value = length
+    app.query_one("#rng-seed", Input).value = rng
+    app.query_one("#seed", Input).value = seed
+    app.query_one("#seed", Input).focus()
+    await pilot.press("enter")
+
+
+async def test_opens_on_the_shipped_weights_with_the_seed_focused(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        assert app.focused is app.query_one("#seed", Input)
+        for name in NAMES:
+            assert app.bank.get(name).loaded is not None
+            assert "M" in app.query_one(f"#gen-{name}", GenerationPane).border_title  # parameter count shown
+
+
+async def test_typing_a_seed_starts_three_streams(tmp_path):
+    seen: list[GenerationProgress] = []
+    app = make_app(tmp_path)
+    hook = lambda m: seen.append(m) if isinstance(m, GenerationProgress) else None  # noqa: E731
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await settle(pilot, app)
+        await submit_seed(pilot, "ROMEO:\\n")
+        await settle(pilot, app)
+        assert {m.model for m in seen} == set(NAMES)
+        for name in NAMES:
+            pane = app.query_one(f"#gen-{name}", GenerationPane)
+            assert pane.seed == "ROMEO:\n" and len(pane.text) == 40
+            assert "ch/s" in pane.border_title and "done" in pane.border_subtitle
+            assert any(m.done for m in seen if m.model == name)
+
+
+async def test_a_new_seed_cancels_the_running_streams(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await submit_seed(pilot, "First", length="5000")
+        await pilot.pause(0.2)
+        first = [w for w in app.workers if w.group.startswith("gen-")]
+        assert len(first) == 3
+        await submit_seed(pilot, "Second", length="30")
+        await settle(pilot, app)
+        assert all(w.state == WorkerState.CANCELLED for w in first)
+        for name in NAMES:
+            pane = app.query_one(f"#gen-{name}", GenerationPane)
+            assert pane.seed == "Second" and len(pane.text) == 30
+
+
+async def test_bad_settings_are_refused_with_a_message(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        app.query_one("#temperature", Input).value = "hot"
+        await submit_seed(pilot, "x")
+        await pilot.pause(0.2)
+        assert not [w for w in app.workers if w.group.startswith("gen-")]
+        assert any("temperature" in n.message for n in app._notifications)
+
+
+async def test_function_keys_switch_tabs_and_focus_their_pane(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        for key, tab, focused in [("f3", "gates", GateHeatmap), ("f2", "train", Select), ("f1", "generate", Input)]:
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            assert app.query_one(TabbedContent).active == tab
+            assert isinstance(app.focused, focused)
+
+
+async def test_gate_keys_switch_gate_layer_units_and_cursor(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f3")
+        heatmap = app.query_one(GateHeatmap)
+        assert heatmap.text == "ROMEO:\n" and heatmap.arrays["f"].shape == (7, 3, 512)
+        await pilot.press("g")
+        assert heatmap.gate == "i"
+        await pilot.press("g", "g", "g")
+        assert heatmap.gate == "c"
+        await pilot.press("l")
+        assert heatmap.layer_no == 1
+        await pilot.press("s")
+        assert heatmap.mode == "saturated"
+        await pilot.press("right", "right", "down")
+        await pilot.pause(0.1)
+        assert (heatmap.cursor_t, heatmap.cursor_row) == (2, 1)
+        info = str(app.query_one("#gate-info", Static).render())
+        value = heatmap.arrays["c"][2, 1, heatmap.cursor_unit]
+        assert f"unit {heatmap.cursor_unit}" in info and f"{value:+.3f}" in info and "'M'" in info
+
+
+async def test_gates_follow_the_seed_and_mercutios_continuation(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await submit_seed(pilot, "To be", length="25")
+        await settle(pilot, app)
+        heatmap = app.query_one(GateHeatmap)
+        mercutio = app.query_one("#gen-mercutio", GenerationPane)
+        assert heatmap.text == "To be" + mercutio.text and heatmap.arrays["h"].shape[0] == 30
+        app.query_one("#seed", Input).value = "Juliet"
+        await pilot.pause(0.5)
+        await settle(pilot, app)
+        assert heatmap.text == "Juliet"
+
+
+async def test_training_from_the_app_reaches_the_chart_then_stops_and_resumes(tmp_path, small_text_file):
+    app = make_app(tmp_path, data=small_text_file)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f2")
+        pane, chart = app.query_one(TrainingPane), app.query_one(LossChart)
+        app.query_one("#model-select", Select).value = "mercutio"
+        await pilot.click("#start")
+        for _ in range(300):
+            await pilot.pause(0.1)
+            if len(chart.val_points["mercutio"]) >= 2:
+                break
+        assert chart.train_points["mercutio"] and len(chart.val_points["mercutio"]) >= 2
+        await pilot.click("#stop")
+        job = app.jobs["mercutio"]
+        for _ in range(300):
+            await pilot.pause(0.1)
+            if not job.running and "Resume" in str(pane.query_one("#status", Static).render()):
+                break
+        assert job.process.returncode == 0
+        events = RunDir(job.run.path).events()
+        assert events[-1]["type"] == "finished" and events[-1]["reason"] == "signal"
+        stopped_at = events[-1]["step"]
+        table = app.query_one(DataTable)
+        assert str(table.get_cell("mercutio", "step")) == str(stopped_at)
+        await pilot.click("#resume")
+        for _ in range(300):
+            await pilot.pause(0.1)
+            if max((s for s, _ in chart.train_points["mercutio"]), default=0) > stopped_at:
+                break
+        assert max(s for s, _ in chart.train_points["mercutio"]) > stopped_at
+        await app.action_quit()
+    assert not job.running
+    assert RunDir(job.run.path).events()[-1]["type"] == "finished"
+
+
+async def test_checkpoints_reload_the_generation_model(tmp_path, small_text_file):
+    app = make_app(tmp_path, data=small_text_file)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        shipped = app.bank.get("benvolio").loaded
+        await pilot.press("f2")
+        await pilot.click("#start")  # benvolio is selected by default
+        for _ in range(300):
+            await pilot.pause(0.1)
+            if app.bank.get("benvolio").loaded is not shipped:
+                break
+        slot = app.bank.get("benvolio")
+        assert slot.loaded is not shipped and slot.source.startswith("step ")
+        assert slot.loaded.model.config.n_hidden == 16  # the tiny model being trained
+        await app.action_quit()
+
+
+async def test_missing_corpus_says_what_to_do(tmp_path):
+    app = make_app(tmp_path, data=tmp_path / "nowhere.txt")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f2")
+        await pilot.click("#start")
+        status = app.query_one("#status", Static)
+        for _ in range(200):
+            await pilot.pause(0.1)
+            if "error" in str(status.render()):
+                break
+        text = str(status.render())
+        assert "corpus file not found" in text and "--data" in text
+
+
+async def test_missing_weights_still_open_and_offer_training(tmp_path):
+    empty = tmp_path / "no-weights"
+    empty.mkdir()
+    (empty / "romeo.safetensors").write_bytes(b"not really weights")
+    app = make_app(tmp_path, weights_dir=empty)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        for name in NAMES:
+            body = str(app.query_one(f"#gen-{name}", GenerationPane).query_one(".body", Static).render())
+            assert "No weights" in body and "Train" in body
+        assert "romeo.safetensors" in app.bank.get("romeo").error
+        await submit_seed(pilot, "hello")  # generating with no models does nothing, and does not crash
+        await settle(pilot, app)
+
+
+async def test_watch_follows_a_run_started_elsewhere(tmp_path, small_text_file):
+    from engine.corpus import Corpus
+    from engine.train import Trainer, default_config
+
+    run = RunDir(tmp_path / "elsewhere")
+    Trainer(default_config("romeo", preset="tiny", seq_len=16, batch_size=4, max_steps=20, eval_interval=5,
+                           eval_batches=2, device="cpu"), Corpus.from_text(SMALL_TEXT), run).run()
+    app = make_app(tmp_path, watch=[run.path])
+    async with app.run_test(size=(120, 36)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.query_one(LossChart).val_points.get("romeo"):
+                break
+        assert len(app.query_one(LossChart).val_points["romeo"]) == 4
+        assert str(app.query_one(DataTable).get_cell("romeo", "step")) == "20"
+
+
+@pytest.mark.parametrize("sizes", [[(80, 24), (200, 60), (40, 12), (80, 24)]])
+async def test_resizing_never_crashes(tmp_path, sizes):
+    app = make_app(tmp_path)
+    async with app.run_test(size=sizes[0]) as pilot:
+        await settle(pilot, app)
+        await submit_seed(pilot, "ROMEO:", length="200")
+        for tab in ("f1", "f2", "f3"):
+            await pilot.press(tab)
+            for size in sizes:
+                await pilot.resize_terminal(*size)
+                await pilot.pause(0.05)
+        app.post_message(TrainingEvents("romeo", [{"type": "train", "step": 1, "loss": 4.0, "chars_per_s": 10,
+                                                   "elapsed": 1.0, "lr": 0.1}]))
+        await settle(pilot, app)
+        assert app.is_running

@@ -1,0 +1,85 @@
+"""SVG snapshots of each pane in a known state (fixed RNG seed, fake clock, no cursor blink,
+workers awaited). Update with `pytest tests/test_snapshots.py --snapshot-update`, after
+reading the report."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from textual.widgets import Input
+
+from tests.tui_helpers import fake_clock, make_app, no_blink, settle
+from tui.messages import TrainingEvents
+
+LOG = Path(__file__).resolve().parents[1] / "weights" / "recipe" / "logs" / "romeo.metrics.jsonl"
+
+
+async def generate_fixed(pilot, seed="JULIET:\\nO Romeo, Romeo", length="160") -> None:
+    app = pilot.app
+    await settle(pilot, app)
+    await no_blink(pilot)
+    app.query_one("#length", Input).value = length
+    app.query_one("#rng-seed", Input).value = "1234"
+    app.query_one("#seed", Input).value = seed
+    app.query_one("#seed", Input).focus()
+    await pilot.press("enter")
+    await settle(pilot, app)
+
+
+class TestGenerate:
+    def test_three_streams_side_by_side(self, snap_compare, tmp_path, monkeypatch):
+        fake_clock(monkeypatch)
+        assert snap_compare(make_app(tmp_path), terminal_size=(120, 36), run_before=generate_fixed)
+
+    def test_fits_80_by_24(self, snap_compare, tmp_path, monkeypatch):
+        fake_clock(monkeypatch)
+        assert snap_compare(make_app(tmp_path), terminal_size=(80, 24), run_before=generate_fixed)
+
+    def test_missing_weights_say_so(self, snap_compare, tmp_path):
+        (tmp_path / "empty").mkdir()
+
+        async def wait(pilot):
+            await settle(pilot, pilot.app)
+            await no_blink(pilot)
+
+        assert snap_compare(make_app(tmp_path, weights_dir=tmp_path / "empty"), terminal_size=(100, 24),
+                            run_before=wait)
+
+
+class TestTrain:
+    def test_loss_chart_and_figures(self, snap_compare, tmp_path):
+        """The chart as it draws the shipped Romeo's real training log."""
+        events = [json.loads(line) for line in LOG.read_text().splitlines()]
+        events = [{**e, "time": 0} for e in events]
+
+        async def feed(pilot):
+            await settle(pilot, pilot.app)
+            await no_blink(pilot)
+            await pilot.press("f2")
+            pilot.app.post_message(TrainingEvents("romeo", events))
+            await pilot.pause(1.0)
+
+        assert snap_compare(make_app(tmp_path), terminal_size=(120, 36), run_before=feed)
+
+
+class TestGates:
+    def test_forget_gate_heatmap(self, snap_compare, tmp_path, monkeypatch):
+        fake_clock(monkeypatch)
+
+        async def gates(pilot):
+            await generate_fixed(pilot, seed="To be, or not to be", length="60")
+            await pilot.press("f3", "right", "right", "right", "down")
+            await pilot.pause(0.2)
+
+        assert snap_compare(make_app(tmp_path), terminal_size=(120, 36), run_before=gates)
+
+    def test_cell_state_of_layer_two(self, snap_compare, tmp_path, monkeypatch):
+        fake_clock(monkeypatch)
+
+        async def gates(pilot):
+            await generate_fixed(pilot, seed="To be, or not to be", length="60")
+            await pilot.press("f3", "g", "g", "g", "g", "l", "end")
+            await pilot.pause(0.2)
+
+        assert snap_compare(make_app(tmp_path), terminal_size=(120, 36), run_before=gates)
