@@ -37,13 +37,12 @@ class TestGenerate:
         assert snap_compare(make_app(tmp_path), terminal_size=(80, 24), run_before=generate_fixed)
 
     def test_missing_weights_say_so(self, snap_compare, tmp_path):
-        (tmp_path / "empty").mkdir()
 
         async def wait(pilot):
             await settle(pilot, pilot.app)
             await no_blink(pilot)
 
-        assert snap_compare(make_app(tmp_path, weights_dir=tmp_path / "empty"), terminal_size=(100, 24),
+        assert snap_compare(make_app(tmp_path, weights_dir=Path("no-such-folder")), terminal_size=(100, 24),
                             run_before=wait)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from pathlib import Path
 
 from textual.widgets import Input
@@ -21,9 +22,15 @@ def make_app(tmp_path: Path, *, data: Path | None = None, weights_dir: Path | No
 
 
 def fake_clock(monkeypatch, tick: float = 0.001) -> None:
-    """Each reading of the generation clock advances by `tick` seconds."""
-    counter = itertools.count()
-    monkeypatch.setattr(jobs, "clock", lambda: next(counter) * tick)
+    """Each reading of the generation clock advances by `tick` seconds, counted per thread."""
+    local = threading.local()
+
+    def clock() -> float:
+        if not hasattr(local, "counter"):
+            local.counter = itertools.count()
+        return next(local.counter) * tick
+
+    monkeypatch.setattr(jobs, "clock", clock)
 
 
 async def settle(pilot, app) -> None:

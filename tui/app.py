@@ -24,7 +24,6 @@ from tui.widgets.seed_bar import SeedBar
 from tui.widgets.training_pane import TrainingPane
 from weights import WEIGHTS_DIR
 
-
 FOCUS_TARGETS = {"generate": "#seed", "train": "#model-select", "gates": "#heatmap"}
 
 
