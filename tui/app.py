@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import gc
+import sys
 import time
 from pathlib import Path
 
@@ -24,6 +26,7 @@ from tui.widgets.seed_bar import SeedBar
 from tui.widgets.training_pane import TrainingPane
 from weights import WEIGHTS_DIR
 
+REDRAW_SECONDS = 0.1  # streaming panes are redrawn together, ten times a second
 FOCUS_TARGETS = {"generate": "#seed", "train": "#model-select", "gates": "#heatmap"}
 
 
@@ -49,7 +52,9 @@ class ShakesApp(App):
         self.seed = ""
         self.continuation = ""  # Mercutio's latest text, for the gate trace
         self._trace_timer = None  # a debounced trace of the seed being typed
+        self.pending: dict[str, GenerationProgress] = {}  # newest progress per pane, drawn at REDRAW_SECONDS
         torch.set_num_threads(1)  # one core per generation thread; the event loop keeps its own
+        sys.setswitchinterval(0.001)  # hand the GIL to the event loop often, not every 5 ms
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -67,6 +72,7 @@ class ShakesApp(App):
 
     def on_mount(self) -> None:
         self.query_one("#seed", Input).focus()
+        self.set_interval(REDRAW_SECONDS, self.flush_progress)
         self.run_in_thread(jobs.load_models, self.bank, group="load")
         for run_dir in self.watch_dirs:
             self.follow_run_dir(Path(run_dir))
@@ -88,6 +94,7 @@ class ShakesApp(App):
     # ---- models and generation ---------------------------------------------------------------
     @on(ModelsLoaded)
     def models_loaded(self) -> None:
+        calm_garbage_collector()
         for name in NAMES:
             self.query_one(f"#gen-{name}", GenerationPane).set_slot(self.bank.get(name))
         self.retrace(self.query_one(SeedBar).seed_text)
@@ -111,9 +118,17 @@ class ShakesApp(App):
         self.notify(event.reason, title="Cannot generate", severity="error")
 
     @on(GenerationProgress)
+    def queue_progress(self, event: GenerationProgress) -> None:
+        """Keep only each pane's newest text; flush_progress draws them all in one frame."""
+        if event.run_id == self.run_id:  # else a cancelled stream's last words
+            self.pending[event.model] = event
+
+    def flush_progress(self) -> None:
+        pending, self.pending = self.pending, {}
+        for event in pending.values():
+            self.show_progress(event)
+
     def show_progress(self, event: GenerationProgress) -> None:
-        if event.run_id != self.run_id:
-            return  # a cancelled stream's last words
         self.query_one(f"#gen-{event.model}", GenerationPane).update_text(event.text, event.chars_per_s, event.done)
         if event.done and event.notice:
             self.notify(event.notice, title=event.model.capitalize(), severity="warning")
@@ -214,6 +229,16 @@ class ShakesApp(App):
             self.notify("Stopping training: writing checkpoints…")
             await self.run_worker(functools.partial(_wait_all, running), thread=True).wait()
         self.exit()
+
+
+def calm_garbage_collector() -> None:
+    """Full collections over Textual's many objects stalled the event loop for 100-180 ms about
+    once a second while three streams ran (measured: p99 lag 140 ms, 28 ms with GC off).
+    Freeze what exists now (the app, the models: they live as long as the app) so collections
+    skip it, and collect the young generation less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
 
 
 def _wait_all(running: list[TrainingJob]) -> None:

@@ -37,7 +37,7 @@ class TrainingJob:
         log = open(self.run.path / "stderr.log", "a")  # noqa: SIM115 (the child owns it)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(self.command(resume), stdin=subprocess.DEVNULL, stdout=log,
-                                        stderr=log, env=env, start_new_session=True)
+                                        stderr=log, env=env, start_new_session=True, preexec_fn=_be_nice)
         log.close()
 
     @property
@@ -73,3 +73,8 @@ class TrainingJob:
     @property
     def can_resume(self) -> bool:
         return not self.running and self.run.checkpoint_path.is_file()
+
+
+def _be_nice() -> None:
+    """In the child, before exec: train at lower CPU priority than the app, so the UI stays smooth."""
+    os.nice(10)

@@ -55,10 +55,26 @@ class GenerationPane(VerticalScroll):
         self.text = text
         self.border_title = f"{self.slot_title} · {chars_per_s:,.0f} ch/s"
         self.border_subtitle = f"done · {len(text)} chars" if done else "streaming…"
-        self._render_text()
+        self._render_text(tail_lines=None if done else max(self.size.height, 8))
         self.scroll_end(animate=False)
 
-    def _render_text(self) -> None:
-        body = Text(self.seed, style="dim")
-        body.append(self.text, style=COLOURS[self.model_name])
+    def _render_text(self, tail_lines: int | None = None) -> None:
+        """The seed (dim) and the continuation. While streaming, only the last lines that fit
+        are drawn, so a redraw costs the same at the 5,000th character as at the 50th."""
+        seed, text = self.seed, self.text
+        if tail_lines is not None:
+            cut = tail_start(seed + text, tail_lines)
+            seed, text = seed[cut:], text[max(cut - len(seed), 0):]
+        body = Text(seed, style="dim")
+        body.append(text, style=COLOURS[self.model_name])
         self.query_one(".body", Static).update(body)
+
+
+def tail_start(s: str, lines: int, max_chars: int = 4000) -> int:
+    """Index where the last `lines` lines of s begin (and at most max_chars from the end)."""
+    i = len(s)
+    for _ in range(lines):
+        i = s.rfind("\n", 0, i)
+        if i < 0:
+            return max(0, len(s) - max_chars)
+    return max(i + 1, len(s) - max_chars)

@@ -1,0 +1,83 @@
+"""The obvious PyTorch code each model is compared with: same shapes, built straight from torch.nn."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class PlainRecurrent(nn.Module):
+    """Embedding -> one multi-layer nn.RNN / nn.LSTM -> Linear."""
+
+    def __init__(self, cell: str, vocab: int, n_embd: int, n_hidden: int, n_layer: int, dropout: float) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(vocab, n_embd)
+        rnn = nn.LSTM if cell == "lstm" else nn.RNN
+        self.rnn = rnn(n_embd, n_hidden, n_layer, batch_first=True, dropout=dropout)
+        self.head = nn.Linear(n_hidden, vocab)
+
+    def forward(self, idx, targets):
+        out, _ = self.rnn(self.embed(idx))
+        logits = self.head(out)
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
+
+
+class PlainTransformer(nn.Module):
+    """Token + position embeddings -> nn.TransformerEncoderLayer stack with a causal mask -> Linear."""
+
+    def __init__(self, vocab: int, block_size: int, n_layer: int, n_head: int, n_embd: int, dropout: float) -> None:
+        super().__init__()
+        self.tok = nn.Embedding(vocab, n_embd)
+        self.pos = nn.Embedding(block_size, n_embd)
+        layer = nn.TransformerEncoderLayer(n_embd, n_head, 4 * n_embd, dropout, activation="gelu",
+                                           batch_first=True, norm_first=True)
+        self.blocks = nn.TransformerEncoder(layer, n_layer, enable_nested_tensor=False)
+        self.ln = nn.LayerNorm(n_embd)
+        self.head = nn.Linear(n_embd, vocab, bias=False)
+
+    def logits(self, idx):
+        T = idx.size(1)
+        mask = nn.Transformer.generate_square_subsequent_mask(T)
+        x = self.tok(idx) + self.pos(torch.arange(T))
+        return self.head(self.ln(self.blocks(x, mask=mask, is_causal=True)))
+
+    def forward(self, idx, targets):
+        logits = self.logits(idx)
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
+
+
+def reference_for(model) -> nn.Module:
+    c = model.config
+    if model.family == "romeo":
+        return PlainTransformer(c.vocab_size, c.block_size, c.n_layer, c.n_head, c.n_embd, c.dropout)
+    cell = "lstm" if model.family == "mercutio" else "rnn"
+    return PlainRecurrent(cell, c.vocab_size, c.n_embd, c.n_hidden, c.n_layer, c.dropout)
+
+
+def rerun_generate(model, ids: list[int], n: int, context: int) -> None:
+    """The naive way: run the model over the whole (cropped) context again for every character."""
+    ids = list(ids)
+    with torch.inference_mode():
+        for _ in range(n):
+            logits, _, _ = model(torch.tensor([ids[-context:]]))
+            ids.append(int(torch.argmax(logits[0, -1])))
+
+
+def loop_trace(model, idx: torch.Tensor) -> list[torch.Tensor]:
+    """Mercutio's gates with a per-step Python loop over time, the same equations."""
+    with torch.inference_mode():
+        x = model.embed(idx[None])[0]
+        cells = []
+        for layer in model.layers:
+            H = layer.hidden_size
+            h, c, hs = torch.zeros(H), torch.zeros(H), []
+            for t in range(x.size(0)):
+                pre = layer.weight_ih_l0 @ x[t] + layer.weight_hh_l0 @ h + layer.bias_ih_l0 + layer.bias_hh_l0
+                i, f, g, o = pre.split(H)
+                c = f.sigmoid() * c + i.sigmoid() * g.tanh()
+                h = o.sigmoid() * c.tanh()
+                hs.append(h)
+                cells.append(c)
+            x = torch.stack(hs)
+        return cells

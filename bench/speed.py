@@ -1,0 +1,130 @@
+"""Training, generation and gate-trace speed of the three models, each against its reference."""
+
+from __future__ import annotations
+
+import torch
+
+from bench.references import loop_trace, reference_for, rerun_generate
+from bench.report import Row
+from bench.timing import median_seconds, seconds, side_by_side
+from engine.models import build_model, make_config
+from engine.sampling import SampleSettings, stream
+from engine.train import TRAIN_DEFAULTS
+from engine.weights import load_weights
+from weights import MODELS, shipped_path
+
+VOCAB = 65
+
+
+def fresh_model(name: str, preset: str):
+    torch.manual_seed(0)
+    return build_model(name, make_config(name, VOCAB, preset))
+
+
+def training_step(model, batch: int, seq: int, returns_tuple: bool):
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    x = torch.randint(VOCAB, (batch, seq))
+    y = torch.randint(VOCAB, (batch, seq))
+    model.train()
+
+    def step():
+        out = model(x, y)
+        loss = out[1] if returns_tuple else out
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def matmul_peak_gflops(n: int, reps: int) -> float:
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    return 2 * n**3 / median_seconds(lambda: a @ b, reps) / 1e9
+
+
+def training_rows(preset: str, reps: int, threads: int = 2) -> list[Row]:
+    torch.set_num_threads(threads)
+    peak = matmul_peak_gflops(1024 if preset == "tiny" else 2048, max(reps, 3))
+    rows = []
+    for name in MODELS:
+        batch, seq = TRAIN_DEFAULTS[name]["batch_size"], TRAIN_DEFAULTS[name]["seq_len"]
+        if preset == "tiny":
+            batch, seq = 8, 32
+        ours = fresh_model(name, preset)
+        ref = reference_for(ours)
+        t_ours, t_ref = side_by_side(training_step(ours, batch, seq, True), training_step(ref, batch, seq, False),
+                                     reps)
+        chars = batch * seq
+        goal = 1.2 if name == "romeo" else 1.0
+        what = "nn.TransformerEncoderLayer" if name == "romeo" else ("nn.LSTM" if name == "mercutio" else "nn.RNN")
+        rows.append(Row(f"train chars/s {name} (batch {batch}x{seq}, {threads} thr)", chars / t_ours, "ch/s",
+                        f"{what}: {chars / t_ref:,.0f} ch/s", t_ref / t_ours, f"ratio >= {goal}",
+                        t_ref / t_ours >= goal))
+        gflops = ours.flops_per_char() * chars / t_ours / 1e9
+        share = gflops / peak
+        rows.append(Row(f"train GFLOP/s {name}", gflops, "GFLOP/s", f"fp32 matmul peak {peak:,.0f} GFLOP/s",
+                        share, ">= 0.40 of peak" if name == "romeo" else "reported",
+                        share >= 0.40 if name == "romeo" else None))
+    return rows
+
+
+def load(name: str, preset: str):
+    if preset == "tiny":
+        return fresh_model(name, "tiny").eval()
+    return load_weights(shipped_path(name)).model
+
+
+def generation_rows(preset: str, reps: int, n: int = 200, context: int = 256) -> list[Row]:
+    torch.set_num_threads(1)
+    rows = [generation_row(name, load(name, preset), reps, n, context) for name in MODELS]
+    return rows + [first_char_row(name, load(name, preset), reps) for name in MODELS]
+
+
+def generation_row(name: str, model, reps: int, n: int, context: int) -> Row:
+    """Characters per second after a context, streaming against re-running the context per character."""
+    ids = torch.randint(VOCAB, (context,)).tolist()
+    greedy = SampleSettings(temperature=0)
+
+    def ours() -> float:
+        it = stream(model, _vocab(), _text(ids), n + 1, greedy)
+        next(it)  # the context is read; time the characters that follow
+        return seconds(lambda: sum(1 for _ in it))
+
+    n_ref = max(n // 10, 5)
+    t_ours = sorted(ours() for _ in range(reps))[reps // 2]
+    t_ref = median_seconds(lambda: rerun_generate(model, ids, n_ref, context), reps=max(reps // 2, 1))
+    rate, ref_rate = n / t_ours, n_ref / t_ref
+    goal = "ratio >= 10, >= 1000" if name == "romeo" else ">= 1000 ch/s"
+    ok = rate >= 1000 and (rate / ref_rate >= 10 if name == "romeo" else True)
+    return Row(f"generate chars/s {name} (1 thr, context {context})", rate, "ch/s",
+               f"re-run context: {ref_rate:,.0f} ch/s", rate / ref_rate, goal, ok)
+
+
+def first_char_row(name: str, model, reps: int) -> Row:
+    seed = _text(torch.randint(VOCAB, (200,)).tolist())
+    greedy = SampleSettings(temperature=0)
+    first = median_seconds(lambda: next(stream(model, _vocab(), seed, 1, greedy)), reps=max(reps, 5))
+    return Row(f"first char after 200-char seed {name}", first * 1000, "ms", "-", None, "<= 30 ms", first <= 0.030)
+
+
+def trace_rows(preset: str, reps: int, length: int = 1000) -> list[Row]:
+    torch.set_num_threads(1)
+    model = load("mercutio", preset)
+    idx = torch.randint(VOCAB, (length,))
+    t_ours, t_ref = side_by_side(lambda: model.trace(idx), lambda: loop_trace(model, idx), reps)
+    return [Row(f"gate trace of {length} chars (1 thr)", t_ours * 1000, "ms", f"per-step loop: {t_ref * 1000:,.0f} ms",
+                t_ref / t_ours, "<= 20 ms, ratio >= 10", t_ours <= 0.020 and t_ref / t_ours >= 10)]
+
+
+_VOCAB = None
+
+
+def _vocab():
+    global _VOCAB
+    if _VOCAB is None:
+        _VOCAB = load_weights(shipped_path("romeo")).vocab
+    return _VOCAB
+
+
+def _text(ids: list[int]) -> str:
+    return _vocab().decode(ids)
