@@ -8,18 +8,19 @@ from torch import nn
 
 
 class PlainRecurrent(nn.Module):
-    """Embedding -> one multi-layer nn.RNN / nn.LSTM -> Linear."""
+    """Embedding -> one multi-layer nn.RNN / nn.LSTM -> dropout -> Linear: the shape of Benvolio and Mercutio."""
 
     def __init__(self, cell: str, vocab: int, n_embd: int, n_hidden: int, n_layer: int, dropout: float) -> None:
         super().__init__()
         self.embed = nn.Embedding(vocab, n_embd)
         rnn = nn.LSTM if cell == "lstm" else nn.RNN
         self.rnn = rnn(n_embd, n_hidden, n_layer, batch_first=True, dropout=dropout)
+        self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(n_hidden, vocab)
 
     def forward(self, idx, targets):
         out, _ = self.rnn(self.embed(idx))
-        logits = self.head(out)
+        logits = self.head(self.drop(out))
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
 
 
@@ -69,11 +70,12 @@ def loop_trace(model, idx: torch.Tensor) -> list[torch.Tensor]:
     with torch.inference_mode():
         x = model.embed(idx[None])[0]
         cells = []
-        for layer in model.layers:
-            H = layer.hidden_size
+        H = model.config.n_hidden
+        for layer_no in range(model.config.n_layer):
+            p = model.layer_params(layer_no)
             h, c, hs = torch.zeros(H), torch.zeros(H), []
             for t in range(x.size(0)):
-                pre = layer.weight_ih_l0 @ x[t] + layer.weight_hh_l0 @ h + layer.bias_ih_l0 + layer.bias_hh_l0
+                pre = p["weight_ih_l0"] @ x[t] + p["weight_hh_l0"] @ h + p["bias_ih_l0"] + p["bias_hh_l0"]
                 i, f, g, o = pre.split(H)
                 c = f.sigmoid() * c + i.sigmoid() * g.tanh()
                 h = o.sigmoid() * c.tanh()

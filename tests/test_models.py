@@ -35,11 +35,12 @@ def reference_trace(model, idx):
     """A per-step loop with the write-up's equations, from the same weights."""
     x = model.embed(idx[None])[0]
     out = {k: [] for k in "figoch"}
-    for layer in model.layers:
-        H = layer.hidden_size
+    L, H = model.config.n_layer, model.config.n_hidden
+    for layer_no in range(L):
+        p = model.layer_params(layer_no)
         h, c, hs = torch.zeros(H), torch.zeros(H), []
         for t in range(x.size(0)):
-            pre = layer.weight_ih_l0 @ x[t] + layer.weight_hh_l0 @ h + layer.bias_ih_l0 + layer.bias_hh_l0
+            pre = p["weight_ih_l0"] @ x[t] + p["weight_hh_l0"] @ h + p["bias_ih_l0"] + p["bias_hh_l0"]
             i, f, g, o = pre.split(H)
             i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
             c = f * c + i * g
@@ -48,7 +49,7 @@ def reference_trace(model, idx):
                 out[k].append(v)
             hs.append(h)
         x = torch.stack(hs)
-    T, L = idx.numel(), len(model.layers)
+    T = idx.numel()
     return {k: torch.stack(v).reshape(L, T, -1).transpose(0, 1) for k, v in out.items()}
 
 
@@ -58,13 +59,12 @@ def test_trace_matches_nn_lstm_and_the_equations():
     idx = torch.randint(20, (200,))
     trace = {k: torch.from_numpy(v) for k, v in model.trace(idx).items()}
     assert trace["c"].shape == (200, 2, 24)
-    # h and the final C equal what the fused nn.LSTM computes
-    x = model.embed(idx[None])
-    for layer_no, layer in enumerate(model.layers):
-        h_fused, (_, c_last) = layer(x)
-        assert torch.allclose(trace["h"][:, layer_no], h_fused[0], atol=1e-5)
-        assert torch.allclose(trace["c"][-1, layer_no], c_last[0, 0], atol=1e-5)
-        x = h_fused
+    # h and C equal what the model's fused multi-layer nn.LSTM computes
+    out, (h_last, c_last) = model.rnn(model.embed(idx[None]))
+    assert isinstance(model.rnn, nn.LSTM) and model.rnn.num_layers == 2
+    assert torch.allclose(trace["h"][:, -1], out[0], atol=1e-5)
+    assert torch.allclose(trace["h"][-1], h_last[:, 0], atol=1e-5)
+    assert torch.allclose(trace["c"][-1], c_last[:, 0], atol=1e-5)
     # the gates obey C_t = f*C_{t-1} + i*g and h_t = o*tanh(C_t)
     c_prev = torch.cat([torch.zeros(1, 2, 24), trace["c"][:-1]])
     assert torch.allclose(trace["c"], trace["f"] * c_prev + trace["i"] * trace["g"], atol=1e-5)
@@ -126,6 +126,23 @@ def test_generation_past_the_block_size_rereads_the_last_half_block():
     assert state.tokens.size(1) == 16
 
 
-def test_fused_recurrent_layers_are_torch_modules():
-    assert isinstance(tiny("benvolio").layers[0], nn.RNN)
-    assert isinstance(tiny("mercutio").layers[0], nn.LSTM)
+def test_recurrent_models_train_on_one_fused_torch_module():
+    assert isinstance(tiny("benvolio").rnn, nn.RNN) and isinstance(tiny("mercutio").rnn, nn.LSTM)
+
+
+def test_layer_view_shares_the_models_parameters():
+    model = tiny("mercutio")
+    view = model.layer_view(1)
+    assert view.weight_hh_l0 is model.rnn.weight_hh_l1
+    assert sum(p.numel() for p in view.parameters()) == sum(t.numel() for t in model.layer_params(1).values())
+
+
+@torch.no_grad()
+def test_single_step_path_equals_the_fused_module():
+    for family in ("benvolio", "mercutio"):
+        model = tiny(family).eval()
+        idx = torch.randint(20, (3, 9))
+        full, _, _ = model(idx)
+        _, _, state = model(idx[:, :8])
+        step, _, _ = model(idx[:, 8:], state=state)
+        assert torch.allclose(step[:, 0], full[:, -1], atol=1e-5), family

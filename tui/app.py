@@ -26,6 +26,7 @@ from tui.widgets.seed_bar import SeedBar
 from tui.widgets.training_pane import TrainingPane
 from weights import WEIGHTS_DIR
 
+MAX_TRACE_CHARS = 1000  # the gate view is read character by character; 5,000 would cost 700 MB and 2 s
 REDRAW_SECONDS = 0.1  # streaming panes are redrawn together, ten times a second
 FOCUS_TARGETS = {"generate": "#seed", "train": "#model-select", "gates": "#heatmap"}
 
@@ -142,7 +143,9 @@ class ShakesApp(App):
         self.retrace(event.value.replace("\\n", "\n"), delay=0.3)
 
     def retrace(self, text: str, delay: float = 0.0) -> None:
-        """Trace Mercutio's gates over text; a later request replaces any pending or running one."""
+        """Trace Mercutio's gates over text (its first MAX_TRACE_CHARS); a later request replaces any
+        pending or running one."""
+        text = text[:MAX_TRACE_CHARS]
         if self._trace_timer is not None:
             self._trace_timer.stop()
             self._trace_timer = None

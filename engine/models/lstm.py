@@ -31,17 +31,18 @@ class MercutioConfig(RecurrentConfig):
 
 class Mercutio(RecurrentCharModel):
     family = "mercutio"
+    module_type = nn.LSTM
 
-    def make_layer(self, n_in: int, n_hidden: int) -> nn.Module:
-        return nn.LSTM(n_in, n_hidden, batch_first=True)
-
-    def step_layer(self, i: int, layer: nn.Module, x: torch.Tensor, state):
-        w, b = self.fused_step_weights(i, layer)
-        h, c = state[0][0], state[1][0]  # (B, H)
-        i_, f, g, o = torch.addmm(b, torch.cat([x[:, 0], h], dim=1), w).chunk(4, dim=1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i_) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(c)
-        return h[:, None], (h[None], c[None])
+    def step(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
+        hs, cs = [], []
+        for i in range(self.config.n_layer):
+            w, b = self.fused_step_weights(i)
+            i_, f, g, o = torch.addmm(b, torch.cat([x, state[0][i]], dim=1), w).chunk(4, dim=1)
+            c = torch.sigmoid(f) * state[1][i] + torch.sigmoid(i_) * torch.tanh(g)
+            x = torch.sigmoid(o) * torch.tanh(c)
+            hs.append(x)
+            cs.append(c)
+        return x, (torch.stack(hs), torch.stack(cs))
 
     @torch.no_grad()
     def trace(self, idx: torch.Tensor) -> dict[str, np.ndarray]:
@@ -55,9 +56,9 @@ class Mercutio(RecurrentCharModel):
         self.eval()
         x = self.embed(idx.reshape(1, -1))  # (1, T, E)
         per_layer = {k: [] for k in GATES}
-        for layer in self.layers:
-            h_fused, _ = layer(x)  # (1, T, H)
-            gates = lstm_gates(layer, x[0], h_fused[0])
+        for i in range(self.config.n_layer):
+            h_fused, _ = self.layer_view(i)(x)  # (1, T, H)
+            gates = lstm_gates(self.layer_params(i), x[0], h_fused[0])
             gates["c"] = linear_scan(gates["f"], gates["i"] * gates["g"])
             gates["h"] = gates["o"] * torch.tanh(gates["c"])
             for k in GATES:
@@ -67,10 +68,10 @@ class Mercutio(RecurrentCharModel):
         return {k: torch.stack(v, dim=1).numpy() for k, v in per_layer.items()}
 
 
-def lstm_gates(layer: nn.LSTM, x: torch.Tensor, h: torch.Tensor) -> dict[str, torch.Tensor]:
-    """All four gates of a one-layer ``nn.LSTM`` for inputs x (T, E) and its outputs h (T, H)."""
+def lstm_gates(p: dict[str, torch.Tensor], x: torch.Tensor, h: torch.Tensor) -> dict[str, torch.Tensor]:
+    """All four gates of one LSTM layer (parameters p) for inputs x (T, E) and its outputs h (T, H)."""
     h_prev = torch.cat([h.new_zeros(1, h.size(1)), h[:-1]])  # (T, H): h_{t-1}, zero at t=0
-    pre = x @ layer.weight_ih_l0.T + h_prev @ layer.weight_hh_l0.T + layer.bias_ih_l0 + layer.bias_hh_l0
+    pre = x @ p["weight_ih_l0"].T + h_prev @ p["weight_hh_l0"].T + p["bias_ih_l0"] + p["bias_hh_l0"]
     i, f, g, o = pre.chunk(4, dim=-1)  # PyTorch's gate order
     return {"i": torch.sigmoid(i), "f": torch.sigmoid(f), "g": torch.tanh(g), "o": torch.sigmoid(o)}
 

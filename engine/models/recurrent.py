@@ -1,7 +1,8 @@
-"""The shared body of Benvolio and Mercutio: embedding -> stacked recurrent layers -> linear head.
+"""The shared body of Benvolio and Mercutio: embedding -> one fused multi-layer recurrent module -> head.
 
-Each layer is its own fused ``torch.nn`` module so that every layer's hidden states can be
-read (the gate trace needs them); between layers sits dropout, as in ``nn.LSTM(dropout=...)``.
+The fused ``torch.nn.RNN``/``nn.LSTM`` over all layers is the fastest way to train (one call,
+dropout between layers inside it). Where one layer must be seen on its own (the gate trace),
+``layer_view`` gives a one-layer module sharing that layer's parameters.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import torch
 from torch import nn
 
 from engine.models.base import CharModel, State
+
+LAYER_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 @dataclass
@@ -25,44 +28,53 @@ class RecurrentConfig:
 
 class RecurrentCharModel(CharModel):
     is_recurrent = True
+    module_type: type[nn.RNNBase] = nn.RNN
+    module_kwargs: dict = {}
 
     def __init__(self, config: RecurrentConfig) -> None:
         super().__init__(config)
         self.embed = nn.Embedding(config.vocab_size, config.n_embd)
-        widths = [config.n_embd] + [config.n_hidden] * (config.n_layer - 1)
-        self.layers = nn.ModuleList(self.make_layer(w, config.n_hidden) for w in widths)
+        self.rnn = self.module_type(config.n_embd, config.n_hidden, config.n_layer, batch_first=True,
+                                    dropout=config.dropout if config.n_layer > 1 else 0.0, **self.module_kwargs)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.n_hidden, config.vocab_size)
         self._step_cache: dict[int, tuple] = {}  # per layer: (weights' identity, [W_ih | W_hh]^T, b)
 
-    def make_layer(self, n_in: int, n_hidden: int) -> nn.Module:
-        raise NotImplementedError
-
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, state: State = None):
+        """state: the torch.nn format, h (n_layer, B, H) for the RNN, (h, C) for the LSTM."""
         x = self.embed(idx)  # (B, T, E)
-        states = state if state is not None else [None] * len(self.layers)
-        new_states = []
-        one_step = idx.size(1) == 1 and not torch.is_grad_enabled() and state is not None
-        for i, (layer, s) in enumerate(zip(self.layers, states, strict=True)):
-            if i > 0:
-                x = self.drop(x)
-            x, s = self.step_layer(i, layer, x, s) if one_step else layer(x, s)  # (B, T, H)
-            new_states.append(s)
+        if idx.size(1) == 1 and state is not None and not torch.is_grad_enabled():
+            x, state = self.step(x[:, 0], state)  # generation's hot path
+            x = x[:, None]
+        else:
+            x, state = self.rnn(x, state)  # (B, T, H)
         logits = self.head(self.drop(x))  # (B, T, V)
-        return logits, self.loss_of(logits, targets), new_states
+        return logits, self.loss_of(logits, targets), state
 
-    def fused_step_weights(self, i: int, layer: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    def layer_params(self, i: int) -> dict[str, torch.Tensor]:
+        return {f"{name}_l0": getattr(self.rnn, f"{name}_l{i}") for name in LAYER_PARAMS}
+
+    def layer_view(self, i: int) -> nn.RNNBase:
+        """A one-layer module computing layer i with the model's own parameters (shared, not copied)."""
+        n_in = self.config.n_embd if i == 0 else self.config.n_hidden
+        view = self.module_type(n_in, self.config.n_hidden, batch_first=True, **self.module_kwargs)
+        for name, param in self.layer_params(i).items():
+            setattr(view, name, param)  # RNNBase keeps its flat weight list in step
+        return view.to(param.device)
+
+    def fused_step_weights(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         """[W_ih | W_hh]^T and b_ih + b_hh of layer i, rebuilt whenever the weights change."""
-        key = tuple((p.data_ptr(), p._version) for p in layer.parameters())
+        p = self.layer_params(i)
+        key = tuple((t.data_ptr(), t._version) for t in p.values())
         cached = self._step_cache.get(i)
         if cached is None or cached[0] != key:
-            w = torch.cat([layer.weight_ih_l0, layer.weight_hh_l0], dim=1).T.contiguous()
-            cached = (key, w, (layer.bias_ih_l0 + layer.bias_hh_l0)[None])
+            w = torch.cat([p["weight_ih_l0"], p["weight_hh_l0"]], dim=1).T.contiguous()
+            cached = (key, w, (p["bias_ih_l0"] + p["bias_hh_l0"])[None])
             self._step_cache[i] = cached
         return cached[1], cached[2]
 
-    def step_layer(self, i: int, layer: nn.Module, x: torch.Tensor, state):
-        """One time step of layer i with plain matrix products (generation's hot path).
+    def step(self, x: torch.Tensor, state: State):
+        """One time step through every layer with plain matrix products: x (B, E) -> (B, H).
 
         The same arithmetic as the fused module; on CPU it avoids oneDNN's per-call setup,
         which costs milliseconds for a single character.

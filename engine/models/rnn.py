@@ -23,11 +23,13 @@ class BenvolioConfig(RecurrentConfig):
 
 class Benvolio(RecurrentCharModel):
     family = "benvolio"
+    module_type = nn.RNN
+    module_kwargs = {"nonlinearity": "tanh"}
 
-    def make_layer(self, n_in: int, n_hidden: int) -> nn.Module:
-        return nn.RNN(n_in, n_hidden, nonlinearity="tanh", batch_first=True)
-
-    def step_layer(self, i: int, layer: nn.Module, x: torch.Tensor, state):
-        w, b = self.fused_step_weights(i, layer)
-        h = torch.tanh(torch.addmm(b, torch.cat([x[:, 0], state[0]], dim=1), w))  # (B, H)
-        return h[:, None], h[None]
+    def step(self, x: torch.Tensor, state: torch.Tensor):
+        hs = []
+        for i in range(self.config.n_layer):
+            w, b = self.fused_step_weights(i)
+            x = torch.tanh(torch.addmm(b, torch.cat([x, state[i]], dim=1), w))  # (B, H)
+            hs.append(x)
+        return x, torch.stack(hs)
