@@ -74,7 +74,8 @@ def train_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("optimisation (defaults depend on the model)")
     for flag, kind in [("--batch-size", int), ("--seq-len", int), ("--lr", float), ("--weight-decay", float),
                        ("--warmup-steps", int), ("--grad-clip", float), ("--eval-interval", int),
-                       ("--checkpoint-interval", int), ("--eval-batches", int), ("--seed", int)]:
+                       ("--eval-seconds", float), ("--eval-batches", int), ("--checkpoint-interval", int),
+                       ("--seed", int)]:
         g.add_argument(flag, type=kind)
     g = p.add_argument_group("model size (defaults: the shipped preset)")
     g.add_argument("--preset", default="default", help="named size: default or tiny")
@@ -89,7 +90,7 @@ def train_parser() -> argparse.ArgumentParser:
 
 MODEL_FLAGS = ("n_layer", "n_hidden", "n_embd", "n_head", "block_size", "dropout")
 TRAIN_FLAGS = ("max_steps", "max_seconds", "batch_size", "seq_len", "lr", "weight_decay", "warmup_steps",
-               "grad_clip", "eval_interval", "checkpoint_interval", "eval_batches", "seed")
+               "grad_clip", "eval_interval", "checkpoint_interval", "eval_batches", "eval_seconds", "seed")
 
 
 @user_errors

@@ -41,7 +41,8 @@ class TrainConfig:
     grad_clip: float = 1.0
     max_steps: int | None = None  # the schedule runs over steps if given ...
     max_seconds: float | None = None  # ... else over wall time
-    eval_interval: int = 250  # steps between validation estimates
+    eval_interval: int = 250  # steps between validation estimates ...
+    eval_seconds: float = 60.0  # ... or this much training time, whichever comes first (and one at step 0)
     eval_batches: int = 8  # windows per estimate; each evaluation that beats the best writes best.safetensors
     log_interval: int = 10  # steps between train events
     checkpoint_interval: int = 1000  # steps between checkpoints (one is also written at every stop)
@@ -97,6 +98,7 @@ class Trainer:
         batch_cls = StreamBatches if self.model.is_recurrent else WindowBatches
         self.batches = batch_cls(corpus.train.to(self.device), cfg.batch_size, cfg.seq_len, cfg.seed)
         self.step, self.elapsed, self.state = 0, 0.0, None
+        self.last_eval_step, self.last_eval_elapsed = -1, 0.0
         self.best_val: float | None = None
 
     # ---- public controls -------------------------------------------------------------------
@@ -115,6 +117,8 @@ class Trainer:
                    "device": str(self.device), "config": dataclasses.asdict(self.cfg),
                    "model_config": dataclasses.asdict(self.model.config)})
         losses, window_elapsed = [], self.elapsed
+        if self.step == 0:
+            self.evaluate()  # where the curve starts
         while self._should_continue():
             t0 = time.perf_counter()
             loss = self.train_step()
@@ -125,7 +129,7 @@ class Trainer:
             if self.step % self.cfg.log_interval == 0:
                 self._emit_train(losses, self.elapsed - window_elapsed)
                 losses, window_elapsed = [], self.elapsed
-            if self.step % self.cfg.eval_interval == 0:
+            if self._eval_due():
                 self.evaluate()
             if self.step % self.cfg.checkpoint_interval == 0:
                 self.checkpoint()
@@ -133,12 +137,16 @@ class Trainer:
                 self.on_step(self)
         if losses:
             self._emit_train(losses, self.elapsed - window_elapsed)
-        if self.step % self.cfg.eval_interval != 0:
+        if self.last_eval_step != self.step:
             self.evaluate()
         self.checkpoint()
         self.emit({"type": "finished", "step": self.step, "reason": self.stop_reason or "done",
                    "elapsed": round(self.elapsed, 2), "val_loss": self.best_val})
         return "finished"
+
+    def _eval_due(self) -> bool:
+        return (self.step % self.cfg.eval_interval == 0
+                or self.elapsed - self.last_eval_elapsed >= self.cfg.eval_seconds)
 
     def _should_continue(self) -> bool:
         if self.cfg.max_steps is not None and self.step >= self.cfg.max_steps:
@@ -201,6 +209,7 @@ class Trainer:
         return total / self.cfg.eval_batches
 
     def evaluate(self) -> None:
+        self.last_eval_step, self.last_eval_elapsed = self.step, self.elapsed
         train_loss = self.estimate_loss(self.corpus.train, seed=self.step)
         val_loss = self.estimate_loss(self.corpus.val, seed=self.step + 1)
         if self.best_val is None or val_loss < self.best_val:
@@ -250,6 +259,7 @@ class Trainer:
         self.optimizer.load_state_dict(ckpt["optimizer"])
         self.batches.load_state_dict(ckpt["batches"])
         self.step, self.elapsed = int(ckpt["step"]), float(ckpt["elapsed"])
+        self.last_eval_step, self.last_eval_elapsed = self.step, self.elapsed
         best = float(ckpt["best_val"])
         self.best_val = None if math.isnan(best) else best
         self.state = map_state(lambda t: t.to(self.device), ckpt["carried_state"])

@@ -220,11 +220,11 @@ async def test_watch_follows_a_run_started_elsewhere(tmp_path, small_text_file):
                            eval_batches=2, device="cpu"), Corpus.from_text(SMALL_TEXT), run).run()
     app = make_app(tmp_path, watch=[run.path])
     async with app.run_test(size=(120, 36)) as pilot:
-        for _ in range(100):
+        for _ in range(600):  # returns as soon as the events are in; the limit is for a loaded machine
             await pilot.pause(0.05)
-            if app.query_one(LossChart).val_points.get("romeo"):
+            if len(app.query_one(LossChart).val_points.get("romeo", [])) == 5:
                 break
-        assert len(app.query_one(LossChart).val_points["romeo"]) == 4
+        assert [s for s, _ in app.query_one(LossChart).val_points["romeo"]] == [0, 5, 10, 15, 20]
         assert str(app.query_one(DataTable).get_cell("romeo", "step")) == "20"
 
 

@@ -115,3 +115,11 @@ def test_follower_sees_a_run_as_it_happens(tmp_path, corpus):
     watcher.join(timeout=10)
     assert not watcher.is_alive()
     assert seen == RunDir(tmp_path / "run").events()
+
+
+def test_evaluates_at_the_start_and_on_a_clock(tmp_path, corpus):
+    trainer = Trainer(tiny_config(max_steps=12, eval_interval=1000, eval_seconds=0.0), corpus,
+                      RunDir(tmp_path / "run"))
+    trainer.run()
+    steps = [e["step"] for e in RunDir(tmp_path / "run").events() if e["type"] == "eval"]
+    assert steps == list(range(13))  # step 0, then every step since the clock allows it, none twice
