@@ -224,6 +224,11 @@ class ShakesApp(App):
             self.notify(f"{event.worker.group}: {event.worker.error}", title="Background task failed",
                         severity="error")
 
+    def on_unmount(self) -> None:
+        """However the app ends, no training child is left running without being told to stop."""
+        for job in self.jobs.values():
+            job.stop()
+
     async def action_quit(self) -> None:
         running = [job for job in self.jobs.values() if job.running]
         for job in running:
