@@ -48,7 +48,7 @@ async def test_typing_a_seed_starts_three_streams(tmp_path):
         for name in NAMES:
             pane = app.query_one(f"#gen-{name}", GenerationPane)
             assert pane.seed == "ROMEO:\n" and len(pane.text) == 40
-            assert "ch/s" in pane.border_title and "done" in pane.border_subtitle
+            assert "ch/s" in pane.border_subtitle and "done" in pane.border_subtitle
             assert any(m.done for m in seen if m.model == name)
 
 

@@ -22,10 +22,11 @@ class TrainingPane(Widget):
     TrainingPane { layout: vertical; }
     TrainingPane #controls { height: auto; }
     TrainingPane #controls Label { padding: 1 0 0 1; }
-    TrainingPane #model-select { width: 18; }
-    TrainingPane #minutes { width: 8; }
+    TrainingPane #controls Button { min-width: 8; width: auto; }
+    TrainingPane #model-select { width: 16; }
+    TrainingPane #minutes { width: 9; }
     TrainingPane #body { height: 1fr; }
-    TrainingPane #figures { width: 46; height: 1fr; }
+    TrainingPane #figures { width: 52; height: 1fr; }
     TrainingPane DataTable { height: auto; max-height: 8; }
     TrainingPane #status { height: auto; color: $text-muted; padding: 0 1; }
     TrainingPane #sample { height: 1fr; border: round $panel; padding: 0 1; }
@@ -45,7 +46,7 @@ class TrainingPane(Widget):
             yield Button("Start", id="start", variant="success")
             yield Button("Stop", id="stop", variant="error")
             yield Button("Resume", id="resume")
-            yield Label("use checkpoints")
+            yield Label("live weights")
             yield Switch(True, id="follow-checkpoints", tooltip="reload a model's generations at each checkpoint")
         yield Static("Pick a model and press Start: it trains in a child process.", id="status")
         with Horizontal(id="body"):
