@@ -26,8 +26,8 @@ def generation_by_context(preset: str, lengths: list[int], n: int = 50) -> dict[
 
 
 def trace_by_length(preset: str, lengths: list[int]) -> dict[str, dict[int, float]]:
-    """Milliseconds for Mercutio's gate trace of each text length."""
-    torch.set_num_threads(1)
+    """Milliseconds for Mercutio's gate trace of each text length (2 threads)."""
+    torch.set_num_threads(2)
     model = load("mercutio", preset)
     return {"mercutio": {n: median_seconds(lambda n=n: model.trace(torch.randint(VOCAB, (n,))), reps=3) * 1000
                          for n in lengths}}

@@ -75,8 +75,9 @@ def load(name: str, preset: str):
 
 
 def generation_rows(preset: str, reps: int, n: int = 200, context: int = 256) -> list[Row]:
-    torch.set_num_threads(1)
+    torch.set_num_threads(1)  # the generation rows: 1 thread, batch 1
     rows = [generation_row(name, load(name, preset), reps, n, context) for name in MODELS]
+    torch.set_num_threads(2)  # rows that name no thread count: 2
     return rows + [first_char_row(name, load(name, preset), reps) for name in MODELS]
 
 
@@ -104,15 +105,16 @@ def first_char_row(name: str, model, reps: int) -> Row:
     seed = _text(torch.randint(VOCAB, (200,)).tolist())
     greedy = SampleSettings(temperature=0)
     first = median_seconds(lambda: next(stream(model, _vocab(), seed, 1, greedy)), reps=max(reps, 5))
-    return Row(f"first char after 200-char seed {name}", first * 1000, "ms", "-", None, "<= 30 ms", first <= 0.030)
+    return Row(f"first char after 200-char seed {name} (2 thr)", first * 1000, "ms", "-", None, "<= 30 ms",
+               first <= 0.030)
 
 
 def trace_rows(preset: str, reps: int, length: int = 1000) -> list[Row]:
-    torch.set_num_threads(1)
+    torch.set_num_threads(2)
     model = load("mercutio", preset)
     idx = torch.randint(VOCAB, (length,))
     t_ours, t_ref = side_by_side(lambda: model.trace(idx), lambda: loop_trace(model, idx), reps)
-    return [Row(f"gate trace of {length} chars (1 thr)", t_ours * 1000, "ms", f"per-step loop: {t_ref * 1000:,.0f} ms",
+    return [Row(f"gate trace of {length} chars (2 thr)", t_ours * 1000, "ms", f"per-step loop: {t_ref * 1000:,.0f} ms",
                 t_ref / t_ours, "<= 20 ms, ratio >= 10", t_ours <= 0.020 and t_ref / t_ours >= 10)]
 
 

@@ -28,10 +28,14 @@ class RomeoConfig:
 
 @dataclass
 class RomeoState:
-    """What generation carries between calls: the tokens in view and each block's keys/values."""
+    """What generation carries between calls: the tokens in view and each block's keys/values.
+
+    The key/value buffers hold block_size positions and are written in place, so a state is
+    used up by the call that continues it (generation only ever goes forward).
+    """
 
     tokens: torch.Tensor  # (B, T_seen) ids currently in the cache, at most block_size
-    kv: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)  # per block (B, nh, T, hs)
+    kv: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)  # per block (B, nh, block, hs)
 
 
 class CausalSelfAttention(nn.Module):
@@ -44,13 +48,17 @@ class CausalSelfAttention(nn.Module):
         self.dropout = c.dropout
         self.resid_drop = nn.Dropout(c.dropout)
 
-    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor] | None = None):
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor, int] | None = None):
+        """past: key and value buffers (B, nh, block, hs) with the first n positions filled."""
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B,nh,T,hs)
+        new_kv = (k, v)
         if past is not None:
-            k = torch.cat([past[0], k], dim=2)
-            v = torch.cat([past[1], v], dim=2)
+            k_buf, v_buf, n = past
+            k_buf[:, :, n:n + T] = k  # in place: no copy of the whole cache per character
+            v_buf[:, :, n:n + T] = v
+            k, v = k_buf[:, :, :n + T], v_buf[:, :, :n + T]
         drop = self.dropout if self.training else 0.0
         if past is None or T == 1:  # plain causal, or one new query that may see everything
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop, is_causal=past is None and T > 1)
@@ -59,7 +67,7 @@ class CausalSelfAttention(nn.Module):
             mask = torch.ones(T, k.size(2), dtype=torch.bool, device=x.device).tril(diagonal=t_past)
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
         y = y.transpose(1, 2).contiguous().view(B, T, C)
-        return self.resid_drop(self.proj(y)), (k, v)
+        return self.resid_drop(self.proj(y)), new_kv
 
 
 class MLP(nn.Module):
@@ -129,15 +137,24 @@ class Romeo(CharModel):
         start = 0 if state is None else state.tokens.size(1)
         pos = torch.arange(start, start + idx.size(1), device=idx.device)
         x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))  # (B, T, C)
-        kv = []
+        new_kv = []
         for i, block in enumerate(self.blocks):
-            x, layer_kv = block(x, None if state is None else state.kv[i])
-            kv.append(layer_kv)
+            x, layer_kv = block(x, None if state is None else (*state.kv[i], start))
+            new_kv.append(layer_kv)
         logits = self.head(self.ln_f(x))  # (B, T, V)
         if targets is not None:
             return logits, self.loss_of(logits, targets), None
-        tokens = idx if state is None else torch.cat([state.tokens, idx], dim=1)
-        return logits, None, RomeoState(tokens, kv)
+        if state is None:
+            return logits, None, RomeoState(idx, [self._kv_buffers(k, v) for k, v in new_kv])
+        return logits, None, RomeoState(torch.cat([state.tokens, idx], dim=1), state.kv)
+
+    def _kv_buffers(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Buffers of block_size positions holding the first k.size(2) keys and values."""
+        shape = (*k.shape[:2], self.config.block_size, k.size(3))
+        k_buf, v_buf = k.new_empty(shape), v.new_empty(shape)
+        k_buf[:, :, :k.size(2)] = k
+        v_buf[:, :, :v.size(2)] = v
+        return k_buf, v_buf
 
     def flops_per_char(self) -> float:
         c = self.config
