@@ -20,7 +20,7 @@ def main() -> None:
     args = p.parse_args()
     preset, reps = ("tiny", 2) if args.quick else ("default", 5)
     started = time.perf_counter()
-    rows = training_rows(preset, reps=2 if args.quick else 3)
+    rows = training_rows(preset, reps=2 if args.quick else 5)
     rows += generation_rows(preset, reps)
     rows += trace_rows(preset, reps=2 if args.quick else 3)
     rows += app_rows(seconds=2.0 if args.quick else 10.0, data=args.data, tiny=args.quick)

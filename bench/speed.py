@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from bench.references import loop_trace, reference_for, rerun_generate
@@ -52,8 +54,9 @@ def training_rows(preset: str, reps: int, threads: int = 2) -> list[Row]:
             batch, seq = 8, 32
         ours = fresh_model(name, preset)
         ref = reference_for(ours)
-        t_ours, t_ref = side_by_side(training_step(ours, batch, seq, True), training_step(ref, batch, seq, False),
-                                     reps)
+        step_ours, step_ref = training_step(ours, batch, seq, True), training_step(ref, batch, seq, False)
+        n = reps if preset == "tiny" else min(max(reps, math.ceil(3.0 / seconds(step_ours))), 25)
+        t_ours, t_ref = side_by_side(step_ours, step_ref, n)
         chars = batch * seq
         goal = 1.2 if name == "romeo" else 1.0
         what = "nn.TransformerEncoderLayer" if name == "romeo" else ("nn.LSTM" if name == "mercutio" else "nn.RNN")
