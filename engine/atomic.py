@@ -30,7 +30,3 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
         if tmp_path.exists():
             tmp_path.unlink()
 
-
-def atomic_write_bytes(target: str | os.PathLike, data: bytes) -> None:
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(data)

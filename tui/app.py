@@ -51,7 +51,6 @@ class ShakesApp(App):
         self.jobs: dict[str, TrainingJob] = {}
         self.run_id = 0
         self.seed = ""
-        self.continuation = ""  # Mercutio's latest text, for the gate trace
         self._trace_timer = None  # a debounced trace of the seed being typed
         self.pending: dict[str, GenerationProgress] = {}  # newest progress per pane, drawn at REDRAW_SECONDS
         torch.set_num_threads(1)  # one core per generation thread; the event loop keeps its own
@@ -103,7 +102,7 @@ class ShakesApp(App):
     @on(SeedBar.Submitted)
     def generate(self, event: SeedBar.Submitted) -> None:
         self.run_id += 1
-        self.seed, self.continuation = event.seed, ""
+        self.seed = event.seed
         for name in NAMES:
             slot, pane = self.bank.get(name), self.query_one(f"#gen-{name}", GenerationPane)
             if slot.loaded is None:
@@ -134,7 +133,6 @@ class ShakesApp(App):
         if event.done and event.notice:
             self.notify(event.notice, title=event.model.capitalize(), severity="warning")
         if event.done and event.model == "mercutio":
-            self.continuation = event.text
             self.retrace(self.seed + event.text)
 
     # ---- gates ---------------------------------------------------------------------------------
