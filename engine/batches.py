@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import torch
 
+from engine.errors import ShakesError
+
 
 class WindowBatches:
     """Random windows of seq_len characters; targets are the inputs shifted by one."""
 
     def __init__(self, data: torch.Tensor, batch_size: int, seq_len: int, seed: int) -> None:
         if data.numel() < seq_len + 2:
-            raise ValueError(f"training text ({data.numel()} chars) is shorter than seq_len + 2 ({seq_len + 2})")
+            raise ShakesError(f"the text is too short: {data.numel()} characters to draw windows of {seq_len} + 1 "
+                              f"from; use a longer text or a smaller --seq-len")
         self.data, self.batch_size, self.seq_len = data, batch_size, seq_len
         self.generator = torch.Generator().manual_seed(seed)
 

@@ -60,6 +60,27 @@ def _weights_for(name_or_path: str) -> Path:
     return shipped_path(name_or_path) if name_or_path in MODELS else Path(name_or_path)
 
 
+def _number(kind, ok, what: str):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {what}")
+        return value
+
+    return parse
+
+
+def positive(kind):
+    return _number(kind, lambda v: v > 0, "greater than 0")
+
+
+def at_least_zero(kind):
+    return _number(kind, lambda v: v >= 0, "0 or more")
+
+
 # ---- shakes-train ------------------------------------------------------------------------------
 def train_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="shakes-train", description="Train Benvolio, Mercutio or Romeo into a run "
@@ -69,19 +90,20 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="run directory to create (default: runs/MODEL-YYYYmmdd-HHMMSS)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run exactly from its last checkpoint")
     g = p.add_argument_group("budget (the learning-rate schedule spans whichever is given; default 20 minutes)")
-    g.add_argument("--max-steps", type=int)
-    g.add_argument("--max-seconds", type=float)
+    g.add_argument("--max-steps", type=at_least_zero(int))
+    g.add_argument("--max-seconds", type=positive(float))
     g = p.add_argument_group("optimisation (defaults depend on the model)")
-    for flag, kind in [("--batch-size", int), ("--seq-len", int), ("--lr", float), ("--weight-decay", float),
-                       ("--warmup-steps", int), ("--grad-clip", float), ("--eval-interval", int),
-                       ("--eval-seconds", float), ("--eval-batches", int), ("--checkpoint-interval", int),
-                       ("--seed", int)]:
+    for flag, kind in [("--batch-size", positive(int)), ("--seq-len", positive(int)), ("--lr", positive(float)),
+                       ("--weight-decay", at_least_zero(float)), ("--warmup-steps", positive(int)),
+                       ("--grad-clip", at_least_zero(float)), ("--eval-interval", positive(int)),
+                       ("--eval-seconds", positive(float)), ("--eval-batches", positive(int)),
+                       ("--checkpoint-interval", positive(int)), ("--seed", int)]:
         g.add_argument(flag, type=kind)
     g = p.add_argument_group("model size (defaults: the shipped preset)")
     g.add_argument("--preset", default="default", help="named size: default or tiny")
     for flag in ["--n-layer", "--n-hidden", "--n-embd", "--n-head", "--block-size"]:
-        g.add_argument(flag, type=int)
-    g.add_argument("--dropout", type=float)
+        g.add_argument(flag, type=positive(int))
+    g.add_argument("--dropout", type=_number(float, lambda v: 0 <= v < 1, "at least 0 and below 1"))
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
     p.add_argument("--threads", type=int, help="CPU threads for PyTorch")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

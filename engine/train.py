@@ -199,7 +199,8 @@ class Trainer:
     def estimate_loss(self, split: torch.Tensor, seed: int) -> float:
         """Mean loss over eval_batches random windows (from a zero state); a quick estimate."""
         self.model.eval()
-        batches = WindowBatches(split.to(self.device), self.cfg.batch_size, self.cfg.seq_len, seed)
+        seq_len = min(self.cfg.seq_len, split.numel() - 2)  # a short validation split still gets an estimate
+        batches = WindowBatches(split.to(self.device), self.cfg.batch_size, seq_len, seed)
         total = 0.0
         for _ in range(self.cfg.eval_batches):
             x, y, _ = batches.next()

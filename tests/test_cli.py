@@ -91,3 +91,27 @@ def test_every_tool_has_help():
     for tool in ("train", "eval", "sample", "trace"):
         result = subprocess.run([sys.executable, "-m", "engine", tool, "--help"], capture_output=True, text=True)
         assert result.returncode == 0 and "usage:" in result.stdout
+
+
+def test_a_text_too_short_for_the_window_is_a_clear_error(tmp_path, capsys):
+    tiny_text = tmp_path / "tiny.txt"
+    tiny_text.write_text("ab" * 20)
+    code, _, err = run_cli(cli.train_main, ["--model", "romeo", "--data", str(tiny_text), "--max-steps", "1",
+                                            "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and "too short" in err and "--seq-len" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--model", "romeo", "--batch-size", "-1"], "must be greater than 0"),
+    (["--model", "romeo", "--lr", "fast"], "is not a number"),
+    (["--model", "romeo", "--dropout", "1"], "below 1"),
+])
+def test_bad_numbers_are_refused_before_anything_runs(capsys, argv, message):
+    code, _, err = run_cli(cli.train_main, argv, capsys)
+    assert code == 2 and message in err and "Traceback" not in err
+
+
+def test_heads_must_divide_the_width(tmp_path, small_text_file, capsys):
+    code, _, err = run_cli(cli.train_main, ["--model", "romeo", "--n-head", "5", "--data", str(small_text_file),
+                                            "--out", str(tmp_path / "run")], capsys)
+    assert code == 2 and "multiple of n_head" in err

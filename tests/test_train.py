@@ -123,3 +123,10 @@ def test_evaluates_at_the_start_and_on_a_clock(tmp_path, corpus):
     trainer.run()
     steps = [e["step"] for e in RunDir(tmp_path / "run").events() if e["type"] == "eval"]
     assert steps == list(range(13))  # step 0, then every step since the clock allows it, none twice
+
+
+def test_a_validation_split_shorter_than_the_window_still_gets_an_estimate(tmp_path):
+    corpus = Corpus.from_text("abcdefgh" * 40)  # 32 validation characters, windows of 64
+    trainer = Trainer(tiny_config("benvolio", seq_len=64, max_steps=2), corpus, RunDir(tmp_path / "run"))
+    assert trainer.run() == "finished"
+    assert all(math.isfinite(e["val_loss"]) for e in RunDir(tmp_path / "run").events() if e["type"] == "eval")

@@ -49,7 +49,10 @@ def make_config(family: str, vocab_size: int, preset: str = "default", **overrid
     if unknown:
         raise ShakesError(f"{family} has no setting {', '.join(sorted(unknown))}")
     values = {**PRESETS[family][preset], **{k: v for k, v in overrides.items() if v is not None}}
-    return config_cls(vocab_size=vocab_size, **values)
+    config = config_cls(vocab_size=vocab_size, **values)
+    if family == "romeo" and config.n_embd % config.n_head:
+        raise ShakesError(f"romeo's n_embd ({config.n_embd}) must be a multiple of n_head ({config.n_head})")
+    return config
 
 
 def build_model(family: str, config) -> CharModel:
