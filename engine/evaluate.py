@@ -28,38 +28,30 @@ def split_loss(model: CharModel, ids: torch.Tensor, batch_windows: int = 32) -> 
 
 
 def _recurrent_sum(model: CharModel, ids: torch.Tensor) -> tuple[float, int]:
-    total, count, state = 0.0, 0, None
+    total, state = 0.0, None
     for start in range(0, ids.numel() - 1, RECURRENT_CHUNK):
-        x = ids[start:start + RECURRENT_CHUNK][None]
         y = ids[start + 1:start + 1 + RECURRENT_CHUNK][None]
-        x = x[:, :y.size(1)]
+        x = ids[start:start + y.size(1)][None]
         logits, _, state = model(x, state=state)
-        total += F.cross_entropy(logits[0].float(), y[0], reduction="sum").item()
-        count += y.numel()
-    return total, count
+        total += _summed_loss(logits, y)
+    return total, ids.numel() - 1
 
 
 def _windowed_sum(model: CharModel, ids: torch.Tensor, block: int, batch_windows: int) -> tuple[float, int]:
+    """Every full window, batch_windows at a time, then the one shorter window at the end."""
     n_targets = ids.numel() - 1
-    starts = list(range(0, n_targets, block))
+    full = list(range(0, n_targets - block + 1, block))
     total = 0.0
-    for i in range(0, len(starts), batch_windows):
-        group = starts[i:i + batch_windows]
-        full = [s for s in group if s + block <= n_targets]
-        for xs, ys in _window_batches(ids, full, block) + _window_batches(ids, sorted(set(group) - set(full)), None):
-            logits, _, _ = model(xs, targets=ys)
-            total += F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), ys.reshape(-1),
-                                     reduction="sum").item()
+    for i in range(0, len(full), batch_windows):
+        group = full[i:i + batch_windows]
+        xs = torch.stack([ids[s:s + block] for s in group])
+        ys = torch.stack([ids[s + 1:s + 1 + block] for s in group])
+        total += _summed_loss(model(xs, targets=ys)[0], ys)
+    tail = len(full) * block
+    if tail < n_targets:
+        total += _summed_loss(model(ids[tail:-1][None], targets=ids[tail + 1:][None])[0], ids[tail + 1:][None])
     return total, n_targets
 
 
-def _window_batches(ids: torch.Tensor, starts: list[int], block: int | None):
-    """Full windows stacked into one batch; the last, shorter window (block=None) on its own."""
-    if not starts:
-        return []
-    if block is None:
-        s = starts[0]
-        return [(ids[s:-1][None], ids[s + 1:][None])]
-    xs = torch.stack([ids[s:s + block] for s in starts])
-    ys = torch.stack([ids[s + 1:s + 1 + block] for s in starts])
-    return [(xs, ys)]
+def _summed_loss(logits: torch.Tensor, targets: torch.Tensor) -> float:
+    return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1), reduction="sum").item()

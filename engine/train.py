@@ -98,6 +98,7 @@ class Trainer:
         batch_cls = StreamBatches if self.model.is_recurrent else WindowBatches
         self.batches = batch_cls(corpus.train.to(self.device), cfg.batch_size, cfg.seq_len, cfg.seed)
         self.step, self.elapsed, self.state = 0, 0.0, None
+        self.lr = cfg.lr  # the learning rate of the latest step
         self.last_eval_step, self.last_eval_elapsed = -1, 0.0
         self.best_val: float | None = None
 

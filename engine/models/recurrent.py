@@ -60,7 +60,7 @@ class RecurrentCharModel(CharModel):
         view = self.module_type(n_in, self.config.n_hidden, batch_first=True, **self.module_kwargs)
         for name, param in self.layer_params(i).items():
             setattr(view, name, param)  # RNNBase keeps its flat weight list in step
-        return view.to(param.device)
+        return view.to(self.embed.weight.device)
 
     def fused_step_weights(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         """[W_ih | W_hh]^T and b_ih + b_hh of layer i, rebuilt whenever the weights change."""
