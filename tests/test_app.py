@@ -10,7 +10,7 @@ from engine.runs import RunDir
 from tests.conftest import SMALL_TEXT
 from tests.tui_helpers import make_app, settle
 from tui.bank import NAMES
-from tui.messages import GenerationProgress, TrainingEvents
+from tui.messages import CheckpointLoaded, GenerationProgress, TraceReady, TrainingEnded, TrainingEvents
 from tui.widgets.gate_heatmap import GateHeatmap
 from tui.widgets.generation_pane import GenerationPane
 from tui.widgets.loss_chart import LossChart
@@ -243,3 +243,15 @@ async def test_resizing_never_crashes(tmp_path, sizes):
                                                    "elapsed": 1.0, "lr": 0.1}]))
         await settle(pilot, app)
         assert app.is_running
+
+
+async def test_messages_arriving_during_shutdown_are_dropped(tmp_path):
+    """A worker's last message can be delivered after the screens are gone (seen in CI): no crash."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+    assert not app.is_running
+    app.checkpoint_loaded(CheckpointLoaded("romeo", 5, None))
+    app.training_ended(TrainingEnded("romeo", 1, "boom"))
+    app.show_trace(TraceReady("ab", {}))
+    app.show_training(TrainingEvents("romeo", [{"type": "checkpoint", "step": 1, "path": "x"}]))

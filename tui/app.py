@@ -31,6 +31,18 @@ REDRAW_SECONDS = 0.1  # streaming panes are redrawn together, ten times a second
 FOCUS_TARGETS = {"generate": "#seed", "train": "#model-select", "gates": "#heatmap"}
 
 
+def while_running(handler):
+    """Worker threads may post a message just before the app shuts down; Textual still delivers it
+    after the screens are gone. Such a message has nothing left to update: drop it."""
+
+    @functools.wraps(handler)
+    def guarded(self, *args):
+        if self.is_running:
+            return handler(self, *args)
+
+    return guarded
+
+
 class ShakesApp(App):
     TITLE = "shakes-tui"
     SUB_TITLE = "Benvolio (RNN) · Mercutio (LSTM) · Romeo (Transformer)"
@@ -93,6 +105,7 @@ class ShakesApp(App):
 
     # ---- models and generation ---------------------------------------------------------------
     @on(ModelsLoaded)
+    @while_running
     def models_loaded(self) -> None:
         calm_garbage_collector()
         for name in NAMES:
@@ -118,11 +131,13 @@ class ShakesApp(App):
         self.notify(event.reason, title="Cannot generate", severity="error")
 
     @on(GenerationProgress)
+    @while_running
     def queue_progress(self, event: GenerationProgress) -> None:
         """Keep only each pane's newest text; flush_progress draws them all in one frame."""
         if event.run_id == self.run_id:  # else a cancelled stream's last words
             self.pending[event.model] = event
 
+    @while_running
     def flush_progress(self) -> None:
         pending, self.pending = self.pending, {}
         for event in pending.values():
@@ -153,6 +168,7 @@ class ShakesApp(App):
         self.run_in_thread(jobs.trace, self.bank.get("mercutio"), text, group="trace")
 
     @on(TraceReady)
+    @while_running
     def show_trace(self, event: TraceReady) -> None:
         self.query_one(GatesPane).set_trace(event.text, event.arrays)
 
@@ -192,6 +208,7 @@ class ShakesApp(App):
         self.run_in_thread(jobs.follow_run, model, run_dir, None, group=f"watch-{run_dir}")
 
     @on(TrainingEvents)
+    @while_running
     def show_training(self, event: TrainingEvents) -> None:
         pane = self.query_one(TrainingPane)
         pane.show_events(event.model, event.events)
@@ -202,6 +219,7 @@ class ShakesApp(App):
                                group=f"reload-{event.model}")
 
     @on(TrainingEnded)
+    @while_running
     def training_ended(self, event: TrainingEnded) -> None:
         pane = self.query_one(TrainingPane)
         if event.returncode not in (0, None):
@@ -211,6 +229,7 @@ class ShakesApp(App):
             pane.set_status(f"{event.model}: stopped with a checkpoint; Resume continues it")
 
     @on(CheckpointLoaded)
+    @while_running
     def checkpoint_loaded(self, event: CheckpointLoaded) -> None:
         if event.error is None:
             self.query_one(f"#gen-{event.model}", GenerationPane).set_slot(self.bank.get(event.model))
