@@ -25,7 +25,7 @@ from engine.progress import TrainProgress, download_progress
 from engine.runs import RunDir
 from engine.sampling import SampleSettings, prepare_seed, stream
 from engine.train import Trainer, default_config, resume_trainer
-from engine.weights import load_weights, update_summary
+from engine.weights import load_weights, read_metadata, update_summary
 from weights import MODELS, shipped_path
 
 DATA_HELP = f"the training text (default: ${DATA_ENV}, else the cached or downloaded TinyShakespeare)"
@@ -89,11 +89,14 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help=DATA_HELP)
     p.add_argument("--out", help="run directory to create (default: runs/MODEL-YYYYmmdd-HHMMSS)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run exactly from its last checkpoint")
+    p.add_argument("--init", metavar="WEIGHTS", help="start from these weights instead of random ones (fine-tune): "
+                   "a .safetensors file, or benvolio, mercutio or romeo for the shipped ones")
     g = p.add_argument_group("budget (the learning-rate schedule spans whichever is given; default 20 minutes)")
     g.add_argument("--max-steps", type=at_least_zero(int))
     g.add_argument("--max-seconds", type=positive(float))
     g = p.add_argument_group("optimisation (defaults depend on the model)")
     for flag, kind in [("--batch-size", positive(int)), ("--seq-len", positive(int)), ("--lr", positive(float)),
+                       ("--min-lr-ratio", _number(float, lambda v: 0 <= v <= 1, "between 0 and 1")),
                        ("--weight-decay", at_least_zero(float)), ("--warmup-steps", positive(int)),
                        ("--grad-clip", at_least_zero(float)), ("--eval-interval", positive(int)),
                        ("--eval-seconds", positive(float)), ("--eval-batches", positive(int)),
@@ -111,13 +114,16 @@ def train_parser() -> argparse.ArgumentParser:
 
 
 MODEL_FLAGS = ("n_layer", "n_hidden", "n_embd", "n_head", "block_size", "dropout")
-TRAIN_FLAGS = ("max_steps", "max_seconds", "batch_size", "seq_len", "lr", "weight_decay", "warmup_steps",
-               "grad_clip", "eval_interval", "checkpoint_interval", "eval_batches", "eval_seconds", "seed")
+TRAIN_FLAGS = ("max_steps", "max_seconds", "batch_size", "seq_len", "lr", "min_lr_ratio", "weight_decay",
+               "warmup_steps", "grad_clip", "eval_interval", "checkpoint_interval", "eval_batches",
+               "eval_seconds", "seed")
 
 
 @user_errors
 def train_main(argv: list[str] | None = None) -> int:
     args = train_parser().parse_args(argv)
+    if args.init and not args.model:
+        args.model = read_metadata(_weights_for(args.init))["family"]
     if not args.model and not args.resume:
         raise ShakesError("say which model to train: --model benvolio|mercutio|romeo (or --resume RUN_DIR)")
     _set_threads(args.threads)
@@ -145,8 +151,9 @@ def _make_trainer(args, corpus, command: str) -> Trainer:
         return resume_trainer(RunDir(args.resume), corpus, overrides={**train_values, "device": args.device},
                               command=command)
     model_values = {k: getattr(args, k) for k in MODEL_FLAGS if getattr(args, k) is not None}
+    init_from = str(_weights_for(args.init)) if args.init else None
     cfg = default_config(args.model, preset=args.preset, model_overrides=model_values, device=args.device,
-                         **train_values)
+                         init_from=init_from, **train_values)
     out = args.out or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
     if (Path(out) / "metrics.jsonl").exists():
         raise ShakesError(f"{out} already holds a run: use --resume {out}, or another --out")

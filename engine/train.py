@@ -21,7 +21,7 @@ from engine.models import CharModel, build_model, config_from_dict, make_config
 from engine.models.base import map_state
 from engine.runs import RunDir
 from engine.sampling import SampleSettings, sample_text
-from engine.weights import save_weights
+from engine.weights import load_weights, save_weights
 
 DEFAULT_SECONDS = 1200.0  # a run with neither --max-steps nor --max-seconds trains for 20 minutes
 
@@ -31,6 +31,7 @@ class TrainConfig:
     model: str = "mercutio"
     preset: str = "default"
     model_overrides: dict = field(default_factory=dict)  # e.g. {"n_hidden": 256, "dropout": 0.2}
+    init_from: str | None = None  # a weights file to start from (fine-tuning) instead of random weights
     batch_size: int = 32
     seq_len: int = 128  # characters per window (Romeo: at most its block size)
     lr: float = 2e-3  # peak learning rate, after warm-up
@@ -72,6 +73,26 @@ def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
 
 
+def initial_model(cfg: TrainConfig, corpus: Corpus) -> CharModel:
+    """Random weights of the configured size, or those of cfg.init_from to fine-tune."""
+    if cfg.init_from is None:
+        return build_model(cfg.model, make_config(cfg.model, len(corpus.vocab), cfg.preset, **cfg.model_overrides))
+    loaded = load_weights(cfg.init_from)
+    if loaded.family != cfg.model:
+        raise ShakesError(f"{cfg.init_from} holds {loaded.family}, not {cfg.model}")
+    if loaded.vocab.chars != corpus.vocab.chars:
+        raise ShakesError(f"{cfg.init_from} was trained on another alphabet than this text's: "
+                          "fine-tune with the --data it was trained on")
+    sizes = {k: v for k, v in cfg.model_overrides.items() if k != "dropout" and v is not None}
+    if sizes:
+        raise ShakesError(f"{', '.join(sizes)} cannot change when starting from {cfg.init_from}: "
+                          "the size comes from the file (only --dropout may change)")
+    config = dataclasses.replace(loaded.model.config, **cfg.model_overrides)
+    model = build_model(cfg.model, config)
+    model.load_state_dict(loaded.model.state_dict())
+    return model
+
+
 def make_optimizer(model: CharModel, cfg: TrainConfig, fused: bool) -> torch.optim.AdamW:
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
@@ -90,10 +111,10 @@ class Trainer:
         self.device = resolve_device(cfg.device)
         self.stop_reason: str | None = None
         torch.manual_seed(cfg.seed)
-        model_cfg = make_config(cfg.model, len(corpus.vocab), cfg.preset, **cfg.model_overrides)
-        if cfg.model == "romeo" and cfg.seq_len > model_cfg.block_size:
-            raise ShakesError(f"--seq-len {cfg.seq_len} is longer than Romeo's block size {model_cfg.block_size}")
-        self.model = build_model(cfg.model, model_cfg).to(self.device)
+        self.model = initial_model(cfg, corpus).to(self.device)
+        if cfg.model == "romeo" and cfg.seq_len > self.model.config.block_size:
+            raise ShakesError(f"--seq-len {cfg.seq_len} is longer than Romeo's block size "
+                              f"{self.model.config.block_size}")
         self.optimizer = make_optimizer(self.model, cfg, fused=self.device.type == "cuda")
         batch_cls = StreamBatches if self.model.is_recurrent else WindowBatches
         self.batches = batch_cls(corpus.train.to(self.device), cfg.batch_size, cfg.seq_len, cfg.seed)
@@ -282,6 +303,6 @@ def resume_trainer(run: RunDir, corpus: Corpus, **kwargs) -> Trainer:
     if saved_vocab_size != len(corpus.vocab):
         raise ShakesError(f"the corpus has {len(corpus.vocab)} characters but the run was trained on "
                           f"{saved_vocab_size}: resume with the same --data")
-    trainer = Trainer(cfg, corpus, run, **kwargs)
+    trainer = Trainer(dataclasses.replace(cfg, init_from=None), corpus, run, **kwargs)  # the checkpoint has it all
     trainer.restore(ckpt)
     return trainer

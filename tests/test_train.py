@@ -130,3 +130,39 @@ def test_a_validation_split_shorter_than_the_window_still_gets_an_estimate(tmp_p
     trainer = Trainer(tiny_config("benvolio", seq_len=64, max_steps=2), corpus, RunDir(tmp_path / "run"))
     assert trainer.run() == "finished"
     assert all(math.isfinite(e["val_loss"]) for e in RunDir(tmp_path / "run").events() if e["type"] == "eval")
+
+
+def test_fine_tuning_starts_from_the_given_weights(tmp_path, corpus):
+    """--init: step 0 of the new run evaluates exactly the weights it was given."""
+    from engine.evaluate import split_loss
+    from engine.weights import load_weights
+
+    Trainer(tiny_config("mercutio", max_steps=30, lr=1e-2), corpus, RunDir(tmp_path / "a")).run()
+    start = tmp_path / "a" / "weights.safetensors"
+    tuned = Trainer(tiny_config("mercutio", max_steps=5, init_from=str(start), model_overrides={"dropout": 0.3}),
+                    corpus, RunDir(tmp_path / "b"))
+    assert tuned.model.config.dropout == 0.3
+    fresh = Trainer(tiny_config("mercutio", max_steps=5), corpus, RunDir(tmp_path / "c"))
+    given = load_weights(start).model
+    with torch.no_grad():
+        for name, t in given.state_dict().items():
+            assert torch.equal(tuned.model.state_dict()[name], t), name
+    assert split_loss(tuned.model.eval(), corpus.val) == pytest.approx(split_loss(given, corpus.val))
+    assert split_loss(tuned.model, corpus.val) < split_loss(fresh.model.eval(), corpus.val)
+    assert tuned.run() == "finished"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"model": "benvolio"}, "holds mercutio, not benvolio"),
+    ({"model_overrides": {"n_hidden": 32}}, "n_hidden cannot change"),
+    ({"text": "only these few letters, none capital"}, "another alphabet"),
+])
+def test_fine_tuning_refuses_what_cannot_fit(tmp_path, corpus, change, message):
+    from engine.errors import ShakesError
+
+    Trainer(tiny_config("mercutio", max_steps=1), corpus, RunDir(tmp_path / "a")).run()
+    text = change.pop("text", None)
+    cfg = tiny_config(change.pop("model", "mercutio"), init_from=str(tmp_path / "a" / "weights.safetensors"),
+                      **change)
+    with pytest.raises(ShakesError, match=message):
+        Trainer(cfg, Corpus.from_text(text * 40) if text else corpus, RunDir(tmp_path / "b"))
