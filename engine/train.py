@@ -73,8 +73,11 @@ def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
     return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
 
 
-def initial_model(cfg: TrainConfig, corpus: Corpus) -> CharModel:
-    """Random weights of the configured size, or those of cfg.init_from to fine-tune."""
+def initial_model(cfg: TrainConfig, corpus: Corpus, saved_config: dict | None = None) -> CharModel:
+    """Random weights of the configured size, or those of cfg.init_from to fine-tune; a resumed run
+    passes its checkpoint's saved_config (its weights come from the checkpoint)."""
+    if saved_config is not None:
+        return build_model(cfg.model, config_from_dict(cfg.model, saved_config))
     if cfg.init_from is None:
         return build_model(cfg.model, make_config(cfg.model, len(corpus.vocab), cfg.preset, **cfg.model_overrides))
     loaded = load_weights(cfg.init_from)
@@ -105,13 +108,14 @@ class Trainer:
 
     def __init__(self, cfg: TrainConfig, corpus: Corpus, run: RunDir, *,
                  callbacks: list[Callable[[dict], None]] | None = None,
-                 on_step: Callable[[Trainer], None] | None = None, command: str = "") -> None:
+                 on_step: Callable[[Trainer], None] | None = None, command: str = "",
+                 saved_config: dict | None = None) -> None:
         self.cfg, self.corpus, self.run_dir = cfg, corpus, run.create()
         self.callbacks, self.on_step, self.command = callbacks or [], on_step, command
         self.device = resolve_device(cfg.device)
         self.stop_reason: str | None = None
         torch.manual_seed(cfg.seed)
-        self.model = initial_model(cfg, corpus).to(self.device)
+        self.model = initial_model(cfg, corpus, saved_config).to(self.device)
         if cfg.model == "romeo" and cfg.seq_len > self.model.config.block_size:
             raise ShakesError(f"--seq-len {cfg.seq_len} is longer than Romeo's block size "
                               f"{self.model.config.block_size}")
@@ -273,7 +277,7 @@ class Trainer:
 
     def _save_weights(self, path) -> None:
         summary = {"step": self.step, "elapsed_s": round(self.elapsed, 1), "device": str(self.device),
-                   "estimated_val_loss": self.best_val, "command": self.command}
+                   "estimated_val_loss": self.best_val, "command": self.command, "init_from": self.cfg.init_from}
         save_weights(path, self.model, self.corpus.vocab, summary)
 
     def restore(self, ckpt: dict) -> None:
@@ -303,6 +307,6 @@ def resume_trainer(run: RunDir, corpus: Corpus, **kwargs) -> Trainer:
     if saved_vocab_size != len(corpus.vocab):
         raise ShakesError(f"the corpus has {len(corpus.vocab)} characters but the run was trained on "
                           f"{saved_vocab_size}: resume with the same --data")
-    trainer = Trainer(dataclasses.replace(cfg, init_from=None), corpus, run, **kwargs)  # the checkpoint has it all
+    trainer = Trainer(cfg, corpus, run, saved_config=ckpt["model_config"], **kwargs)
     trainer.restore(ckpt)
     return trainer

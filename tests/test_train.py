@@ -150,6 +150,10 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path, corpus):
     assert split_loss(tuned.model.eval(), corpus.val) == pytest.approx(split_loss(given, corpus.val))
     assert split_loss(tuned.model, corpus.val) < split_loss(fresh.model.eval(), corpus.val)
     assert tuned.run() == "finished"
+    assert load_weights(tmp_path / "b" / "weights.safetensors").summary["init_from"] == str(start)
+    start.unlink()  # a fine-tuned run resumes from its own checkpoint alone
+    resumed = resume_trainer(RunDir(tmp_path / "b"), corpus, overrides={"max_steps": 8})
+    assert resumed.run() == "finished" and resumed.step == 8 and resumed.model.config.dropout == 0.3
 
 
 @pytest.mark.parametrize("change, message", [
