@@ -68,3 +68,19 @@ def test_mismatched_config_is_reported(tmp_path):
     save_file(load_file(str(path)), str(path), metadata=meta)
     with pytest.raises(ShakesError, match="do not match"):
         load_weights(path)
+
+
+def test_written_files_get_the_usual_permissions(tmp_path):
+    """Atomic writes go through a 0600 temporary file; the result must be readable as any new file is."""
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        path = save_weights(tmp_path / "m.safetensors", build_model("benvolio", make_config("benvolio", 20, "tiny")),
+                            VOCAB)
+        update_summary(path, note="x")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["m.safetensors"]  # no temporary file left behind
