@@ -122,8 +122,9 @@ TRAIN_FLAGS = ("max_steps", "max_seconds", "batch_size", "seq_len", "lr", "min_l
 @user_errors
 def train_main(argv: list[str] | None = None) -> int:
     args = train_parser().parse_args(argv)
-    if args.init and not args.model:
-        args.model = read_metadata(_weights_for(args.init))["family"]
+    if args.init:
+        args.init = str(_weights_for(args.init))
+        args.model = args.model or read_metadata(args.init)["family"]
     if not args.model and not args.resume:
         raise ShakesError("say which model to train: --model benvolio|mercutio|romeo (or --resume RUN_DIR)")
     _set_threads(args.threads)
@@ -151,9 +152,8 @@ def _make_trainer(args, corpus, command: str) -> Trainer:
         return resume_trainer(RunDir(args.resume), corpus, overrides={**train_values, "device": args.device},
                               command=command)
     model_values = {k: getattr(args, k) for k in MODEL_FLAGS if getattr(args, k) is not None}
-    init_from = str(_weights_for(args.init)) if args.init else None
     cfg = default_config(args.model, preset=args.preset, model_overrides=model_values, device=args.device,
-                         init_from=init_from, **train_values)
+                         init_from=args.init, **train_values)
     out = args.out or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
     if (Path(out) / "metrics.jsonl").exists():
         raise ShakesError(f"{out} already holds a run: use --resume {out}, or another --out")
