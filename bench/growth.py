@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import torch
 
-from bench.speed import VOCAB, _text, _vocab, fresh_model, load, training_step
+from bench.speed import VOCAB, _text, _vocab, fresh_model, gated_name, load, training_step
 from bench.timing import median_seconds, seconds
+from engine.models import family_names
 from engine.sampling import SampleSettings, stream
-from weights import MODELS
 
 
 def generation_by_context(preset: str, lengths: list[int], n: int = 50) -> dict[str, dict[int, float]]:
     """Milliseconds per generated character after a context of each length."""
     torch.set_num_threads(1)
     table = {}
-    for name in MODELS:
+    for name in family_names():
         model, row = load(name, preset), {}
         for length in lengths:
             it = stream(model, _vocab(), _text(torch.randint(VOCAB, (length,)).tolist()), n + 1,
@@ -28,8 +28,9 @@ def generation_by_context(preset: str, lengths: list[int], n: int = 50) -> dict[
 def trace_by_length(preset: str, lengths: list[int]) -> dict[str, dict[int, float]]:
     """Milliseconds for Mercutio's gate trace of each text length (2 threads)."""
     torch.set_num_threads(2)
-    model = load("mercutio", preset)
-    return {"mercutio": {n: median_seconds(lambda n=n: model.trace(torch.randint(VOCAB, (n,))), reps=3) * 1000
+    name = gated_name()
+    model = load(name, preset)
+    return {name: {n: median_seconds(lambda n=n: model.trace(torch.randint(VOCAB, (n,))), reps=3) * 1000
                          for n in lengths}}
 
 
@@ -37,7 +38,7 @@ def training_by_batch(preset: str, batches: list[int], seq: int, threads: int = 
     """Thousands of training characters per second at each batch size."""
     torch.set_num_threads(threads)
     table = {}
-    for name in MODELS:
+    for name in family_names():
         model = fresh_model(name, preset)
         table[name] = {b: b * seq / median_seconds(training_step(model, b, seq, True), reps=2) / 1000
                        for b in batches}

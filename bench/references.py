@@ -49,11 +49,19 @@ class PlainTransformer(nn.Module):
 
 
 def reference_for(model) -> nn.Module:
+    """The plain torch.nn model of the same shape: a Transformer for a model without recurrence, else
+    an nn.LSTM for a gated one, an nn.RNN otherwise."""
     c = model.config
-    if model.family == "romeo":
+    if not model.is_recurrent:
         return PlainTransformer(c.vocab_size, c.block_size, c.n_layer, c.n_head, c.n_embd, c.dropout)
-    cell = "lstm" if model.family == "mercutio" else "rnn"
-    return PlainRecurrent(cell, c.vocab_size, c.n_embd, c.n_hidden, c.n_layer, c.dropout)
+    return PlainRecurrent("lstm" if model.has_gates else "rnn", c.vocab_size, c.n_embd, c.n_hidden, c.n_layer,
+                          c.dropout)
+
+
+def reference_name(model) -> str:
+    if not model.is_recurrent:
+        return "nn.TransformerEncoderLayer"
+    return "nn.LSTM" if model.has_gates else "nn.RNN"
 
 
 def rerun_generate(model, ids: list[int], n: int, context: int) -> None:

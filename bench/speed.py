@@ -6,14 +6,13 @@ import math
 
 import torch
 
-from bench.references import loop_trace, reference_for, rerun_generate
+from bench.references import loop_trace, reference_for, reference_name, rerun_generate
 from bench.report import Row
 from bench.timing import median_seconds, seconds, side_by_side
-from engine.models import build_model, make_config
+from engine.models import build_model, family_names, get_family, make_config
 from engine.sampling import SampleSettings, stream
-from engine.train import TRAIN_DEFAULTS
+from engine.shipped import shipped_path
 from engine.weights import load_weights
-from weights import MODELS, shipped_path
 
 VOCAB = 65
 
@@ -48,8 +47,9 @@ def training_rows(preset: str, reps: int, threads: int = 2) -> list[Row]:
     torch.set_num_threads(threads)
     peak = matmul_peak_gflops(1024 if preset == "tiny" else 2048, max(reps, 3))
     rows = []
-    for name in MODELS:
-        batch, seq = TRAIN_DEFAULTS[name]["batch_size"], TRAIN_DEFAULTS[name]["seq_len"]
+    for name in family_names():
+        defaults = get_family(name).train_defaults
+        batch, seq = defaults["batch_size"], defaults["seq_len"]
         if preset == "tiny":
             batch, seq = 8, 32
         ours = fresh_model(name, preset)
@@ -58,17 +58,23 @@ def training_rows(preset: str, reps: int, threads: int = 2) -> list[Row]:
         n = reps if preset == "tiny" else min(max(reps, math.ceil(3.0 / seconds(step_ours))), 25)
         t_ours, t_ref = side_by_side(step_ours, step_ref, n)
         chars = batch * seq
-        goal = 1.2 if name == "romeo" else 1.0
-        what = "nn.TransformerEncoderLayer" if name == "romeo" else ("nn.LSTM" if name == "mercutio" else "nn.RNN")
+        attends = not ours.is_recurrent  # the Transformer: held to more than parity, and to a share of peak
+        goal = 1.2 if attends else 1.0
+        what = reference_name(ours)
         rows.append(Row(f"train chars/s {name} (batch {batch}x{seq}, {threads} thr)", chars / t_ours, "ch/s",
                         f"{what}: {chars / t_ref:,.0f} ch/s", t_ref / t_ours, f"ratio >= {goal}",
                         t_ref / t_ours >= goal))
         gflops = ours.flops_per_char() * chars / t_ours / 1e9
         share = gflops / peak
         rows.append(Row(f"train GFLOP/s {name}", gflops, "GFLOP/s", f"fp32 matmul peak {peak:,.0f} GFLOP/s",
-                        share, ">= 0.40 of peak" if name == "romeo" else "reported",
-                        share >= 0.40 if name == "romeo" else None))
+                        share, ">= 0.40 of peak" if attends else "reported",
+                        share >= 0.40 if attends else None))
     return rows
+
+
+def gated_name() -> str:
+    """The family whose gate trace is timed: the first with gates."""
+    return next(n for n in family_names() if get_family(n).model_cls.has_gates)
 
 
 def load(name: str, preset: str):
@@ -79,9 +85,9 @@ def load(name: str, preset: str):
 
 def generation_rows(preset: str, reps: int, n: int = 200, context: int = 256) -> list[Row]:
     torch.set_num_threads(1)  # the issue's generation rows: 1 thread, batch 1
-    rows = [generation_row(name, load(name, preset), reps, n, context) for name in MODELS]
+    rows = [generation_row(name, load(name, preset), reps, n, context) for name in family_names()]
     torch.set_num_threads(2)  # rows that name no thread count: 2
-    return rows + [first_char_row(name, load(name, preset), reps) for name in MODELS]
+    return rows + [first_char_row(name, load(name, preset), reps) for name in family_names()]
 
 
 def generation_row(name: str, model, reps: int, n: int, context: int) -> Row:
@@ -98,8 +104,9 @@ def generation_row(name: str, model, reps: int, n: int, context: int) -> Row:
     t_ours = sorted(ours() for _ in range(reps))[reps // 2]
     t_ref = median_seconds(lambda: rerun_generate(model, ids, n_ref, context), reps=max(reps // 2, 1))
     rate, ref_rate = n / t_ours, n_ref / t_ref
-    goal = "ratio >= 10, >= 1000" if name == "romeo" else ">= 1000 ch/s"
-    ok = rate >= 1000 and (rate / ref_rate >= 10 if name == "romeo" else True)
+    cached = not model.is_recurrent  # a key/value cache must beat re-running the context tenfold
+    goal = "ratio >= 10, >= 1000" if cached else ">= 1000 ch/s"
+    ok = rate >= 1000 and (rate / ref_rate >= 10 if cached else True)
     return Row(f"generate chars/s {name} (1 thr, context {context})", rate, "ch/s",
                f"re-run context: {ref_rate:,.0f} ch/s", rate / ref_rate, goal, ok)
 
@@ -114,7 +121,7 @@ def first_char_row(name: str, model, reps: int) -> Row:
 
 def trace_rows(preset: str, reps: int, length: int = 1000) -> list[Row]:
     torch.set_num_threads(2)
-    model = load("mercutio", preset)
+    model = load(gated_name(), preset)
     idx = torch.randint(VOCAB, (length,))
     t_ours, t_ref = side_by_side(lambda: model.trace(idx), lambda: loop_trace(model, idx), reps)
     return [Row(f"gate trace of {length} chars (2 thr)", t_ours * 1000, "ms", f"per-step loop: {t_ref * 1000:,.0f} ms",
@@ -127,7 +134,7 @@ _VOCAB = None
 def _vocab():
     global _VOCAB
     if _VOCAB is None:
-        _VOCAB = load_weights(shipped_path("romeo")).vocab
+        _VOCAB = load_weights(shipped_path(family_names()[0])).vocab
     return _VOCAB
 
 

@@ -20,13 +20,13 @@ import torch
 from engine.corpus import DATA_ENV, load_corpus
 from engine.errors import ShakesError
 from engine.evaluate import split_loss
-from engine.models import FAMILIES, ROLES
+from engine.models import family_names, get_family
 from engine.progress import TrainProgress, download_progress
-from engine.runs import RunDir
+from engine.runs import METRICS, RunDir, new_run_path
 from engine.sampling import SampleSettings, prepare_seed, stream
+from engine.shipped import weights_for
 from engine.train import Trainer, default_config, resume_trainer
 from engine.weights import load_weights, read_metadata, update_summary
-from weights import MODELS, shipped_path
 
 DATA_HELP = f"the training text (default: ${DATA_ENV}, else the cached or downloaded TinyShakespeare)"
 
@@ -56,10 +56,6 @@ def _set_threads(threads: int | None) -> None:
         torch.set_num_threads(threads)
 
 
-def _weights_for(name_or_path: str) -> Path:
-    return shipped_path(name_or_path) if name_or_path in MODELS else Path(name_or_path)
-
-
 def _number(kind, ok, what: str):
     def parse(text: str):
         try:
@@ -73,6 +69,11 @@ def _number(kind, ok, what: str):
     return parse
 
 
+def _names(last_sep: str, case=str.capitalize) -> str:
+    names = [case(n) for n in family_names()]
+    return ", ".join(names[:-1]) + last_sep + names[-1] if len(names) > 1 else "".join(names)
+
+
 def positive(kind):
     return _number(kind, lambda v: v > 0, "greater than 0")
 
@@ -83,14 +84,14 @@ def at_least_zero(kind):
 
 # ---- shakes-train ------------------------------------------------------------------------------
 def train_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="shakes-train", description="Train Benvolio, Mercutio or Romeo into a run "
-                                "directory (metrics.jsonl + checkpoint). Ctrl-C stops cleanly with a checkpoint.")
-    p.add_argument("--model", choices=list(FAMILIES), help="which model to train (required unless --resume)")
+    p = argparse.ArgumentParser(prog="shakes-train", description=f"Train {_names(' or ')} into a run "
+                                f"directory ({METRICS} + checkpoint). Ctrl-C stops cleanly with a checkpoint.")
+    p.add_argument("--model", choices=family_names(), help="which model to train (required unless --resume)")
     p.add_argument("--data", help=DATA_HELP)
     p.add_argument("--out", help="run directory to create (default: runs/MODEL-YYYYmmdd-HHMMSS)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue a run exactly from its last checkpoint")
     p.add_argument("--init", metavar="WEIGHTS", help="start from these weights instead of random ones (fine-tune): "
-                   "a .safetensors file, or benvolio, mercutio or romeo for the shipped ones")
+                   f"a .safetensors file, or {_names(' or ', str.lower)} for the shipped ones")
     g = p.add_argument_group("budget (the learning-rate schedule spans whichever is given; default 20 minutes)")
     g.add_argument("--max-steps", type=at_least_zero(int))
     g.add_argument("--max-seconds", type=positive(float))
@@ -100,10 +101,11 @@ def train_parser() -> argparse.ArgumentParser:
                        ("--weight-decay", at_least_zero(float)), ("--warmup-steps", positive(int)),
                        ("--grad-clip", at_least_zero(float)), ("--eval-interval", positive(int)),
                        ("--eval-seconds", positive(float)), ("--eval-batches", positive(int)),
-                       ("--checkpoint-interval", positive(int)), ("--seed", int)]:
+                       ("--checkpoint-interval", positive(int)), ("--rng-seed", int)]:
         g.add_argument(flag, type=kind)
+    g.add_argument("--seed", type=int, dest="old_seed", help=argparse.SUPPRESS)  # deprecated: --rng-seed
     g = p.add_argument_group("model size (defaults: the shipped preset)")
-    g.add_argument("--preset", default="default", help="named size: default or tiny")
+    g.add_argument("--preset", default="default", help="named size (and the settings it needs): default or tiny")
     for flag in ["--n-layer", "--n-hidden", "--n-embd", "--n-head", "--block-size"]:
         g.add_argument(flag, type=positive(int))
     g.add_argument("--dropout", type=_number(float, lambda v: 0 <= v < 1, "at least 0 and below 1"))
@@ -116,17 +118,20 @@ def train_parser() -> argparse.ArgumentParser:
 MODEL_FLAGS = ("n_layer", "n_hidden", "n_embd", "n_head", "block_size", "dropout")
 TRAIN_FLAGS = ("max_steps", "max_seconds", "batch_size", "seq_len", "lr", "min_lr_ratio", "weight_decay",
                "warmup_steps", "grad_clip", "eval_interval", "checkpoint_interval", "eval_batches",
-               "eval_seconds", "seed")
+               "eval_seconds", "rng_seed")
 
 
 @user_errors
 def train_main(argv: list[str] | None = None) -> int:
     args = train_parser().parse_args(argv)
+    if args.old_seed is not None:
+        print("shakes-train: warning: --seed is deprecated, use --rng-seed", file=sys.stderr)
+        args.rng_seed = args.rng_seed if args.rng_seed is not None else args.old_seed
     if args.init:
-        args.init = str(_weights_for(args.init))
+        args.init = str(weights_for(args.init))
         args.model = args.model or read_metadata(args.init)["family"]
     if not args.model and not args.resume:
-        raise ShakesError("say which model to train: --model benvolio|mercutio|romeo (or --resume RUN_DIR)")
+        raise ShakesError(f"say which model to train: --model {'|'.join(family_names())} (or --resume RUN_DIR)")
     _set_threads(args.threads)
     corpus = load_corpus(args.data, progress=download_progress())
     command = "shakes-train " + shlex.join(sys.argv[1:] if argv is None else argv)
@@ -141,7 +146,7 @@ def train_main(argv: list[str] | None = None) -> int:
     with progress or _nothing():
         outcome = trainer.run()
     last = trainer.run_dir.events()[-1]
-    print(f"shakes-train: {outcome} at step {trainer.step} ({last.get('reason', '')}); "
+    print(f"shakes-train: {outcome} at step {trainer.step} ({getattr(last, 'reason', '')}); "
           f"weights in {trainer.run_dir.weights_path}", file=sys.stderr)
     return 0 if outcome == "finished" else 1
 
@@ -154,8 +159,8 @@ def _make_trainer(args, corpus, command: str) -> Trainer:
     model_values = {k: getattr(args, k) for k in MODEL_FLAGS if getattr(args, k) is not None}
     cfg = default_config(args.model, preset=args.preset, model_overrides=model_values, device=args.device,
                          init_from=args.init, **train_values)
-    out = args.out or f"runs/{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    if (Path(out) / "metrics.jsonl").exists():
+    out = args.out or new_run_path("runs", args.model)
+    if RunDir(out).holds_run():
         raise ShakesError(f"{out} already holds a run: use --resume {out}, or another --out")
     return Trainer(cfg, corpus, RunDir(out), command=command)
 
@@ -173,8 +178,8 @@ class _nothing:
 def eval_main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="shakes-eval", description="Validation loss (nats per character) over "
                                 "every character of the standard 10 % validation split.")
-    p.add_argument("--weights", nargs="+", default=list(MODELS),
-                   help="weights files or shipped model names (default: the three shipped models)")
+    p.add_argument("--weights", nargs="+", default=list(family_names()),
+                   help="weights files or shipped model names (default: every shipped model)")
     p.add_argument("--data", help=DATA_HELP)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--record", action="store_true", help="write the measured loss into each file's metadata")
@@ -185,7 +190,7 @@ def eval_main(argv: list[str] | None = None) -> int:
     corpus = load_corpus(args.data, progress=download_progress())
     results = {}
     for name in args.weights:
-        path = _weights_for(name)
+        path = weights_for(name)
         loaded = load_weights(path, device=args.device)
         if loaded.vocab != corpus.vocab:
             raise ShakesError(f"{path}: its vocabulary differs from the corpus's; evaluate it on its own text")
@@ -196,7 +201,7 @@ def eval_main(argv: list[str] | None = None) -> int:
         if args.record:
             update_summary(path, val_loss=round(loss, 4), val_chars=int(corpus.val.numel()))
         if not args.json:
-            print(f"{name:<10} {ROLES[loaded.family]:<12} {loaded.model.num_params():>10,} params  "
+            print(f"{name:<10} {get_family(loaded.family).role:<12} {loaded.model.num_params():>10,} params  "
                   f"val loss {loss:.4f}  ({results[name]['seconds']} s)", flush=True)
     if args.json:
         print(json.dumps(results, indent=2))
@@ -207,7 +212,7 @@ def eval_main(argv: list[str] | None = None) -> int:
 @user_errors
 def sample_main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="shakes-sample", description="Stream a model's continuation of a seed.")
-    p.add_argument("--model", default="romeo", help="shipped model name: benvolio, mercutio or romeo")
+    p.add_argument("--model", default="romeo", help=f"shipped model name: {_names(', ', str.lower)}")
     p.add_argument("--weights", help="a weights file (overrides --model)")
     p.add_argument("--seed", default="\n", help="text to continue")
     p.add_argument("-n", type=int, default=500, help="characters to generate")
@@ -217,7 +222,7 @@ def sample_main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.n < 0:
         raise ShakesError("-n must be 0 or more")
-    loaded = load_weights(args.weights or _weights_for(args.model))
+    loaded = load_weights(args.weights or weights_for(args.model))
     prepared = prepare_seed(loaded.vocab, args.seed)
     if prepared.warning():
         print(f"shakes-sample: {prepared.warning()}", file=sys.stderr)
@@ -239,8 +244,8 @@ def trace_main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="trace.npz", help="where to write the arrays (.npz)")
     p.add_argument("--weights", default="mercutio", help="a Mercutio weights file (default: the shipped one)")
     args = p.parse_args(argv)
-    loaded = load_weights(_weights_for(args.weights))
-    if loaded.family != "mercutio":
+    loaded = load_weights(weights_for(args.weights))
+    if not loaded.model.has_gates:
         raise ShakesError(f"{args.weights} holds {loaded.family}; tracing needs Mercutio (an LSTM)")
     prepared = prepare_seed(loaded.vocab, args.text)
     if prepared.warning():

@@ -1,7 +1,7 @@
 """Validation loss over every character of a split, the way published numbers are measured.
 
 Recurrent models read the split in order with their state carried from start to end.
-Romeo reads consecutive, non-overlapping windows of its block size.
+A model with a bounded context (Romeo) reads consecutive, non-overlapping windows of that length.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def split_loss(model: CharModel, ids: torch.Tensor, batch_windows: int = 32) -> 
     if model.is_recurrent:
         total, count = _recurrent_sum(model, ids)
     else:
-        total, count = _windowed_sum(model, ids, model.config.block_size, batch_windows)
+        total, count = _windowed_sum(model, ids, model.max_context() or RECURRENT_CHUNK, batch_windows)
     return total / count
 
 

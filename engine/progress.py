@@ -13,6 +13,8 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from engine.runs import Eval, Event, Train
+
 
 def download_progress():
     """A callback for engine.corpus downloads, or None when stderr is not a terminal."""
@@ -38,9 +40,8 @@ class TrainProgress:
     """A rich progress bar fed by a Trainer's events: step, loss, val loss, chars/s."""
 
     def __init__(self, trainer) -> None:
-        self.trainer = trainer
-        total = trainer.cfg.max_steps or trainer.cfg.max_seconds
-        self.by_steps = trainer.cfg.max_steps is not None
+        self.budget = trainer.budget
+        _, total = self.budget.measure(trainer.step, trainer.elapsed)
         self.bar = Progress(TextColumn(f"[bold]{trainer.cfg.model}"), BarColumn(),
                             TextColumn("{task.fields[info]}"), TimeRemainingColumn(), transient=False)
         self.task = self.bar.add_task("train", total=total, info="starting")
@@ -54,11 +55,10 @@ class TrainProgress:
         self.bar.stop()
         return False
 
-    def on_event(self, event: dict) -> None:
-        if event["type"] == "eval":
-            self.val = f"{event['val_loss']:.3f}"
-        if event["type"] == "train":
-            done = event["step"] if self.by_steps else event["elapsed"]
-            info = (f"step {event['step']}  loss {event['loss']:.3f}  val {self.val}  "
-                    f"{event['chars_per_s']:,} chars/s")
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, Eval):
+            self.val = f"{event.val_loss:.3f}"
+        if isinstance(event, Train):
+            done, _ = self.budget.measure(event.step, event.elapsed)
+            info = f"step {event.step}  loss {event.loss:.3f}  val {self.val}  {event.chars_per_s:,.0f} chars/s"
             self.bar.update(self.task, completed=done, info=info)

@@ -17,9 +17,9 @@ from engine.batches import StreamBatches, WindowBatches
 from engine.corpus import Corpus
 from engine.devices import resolve_device
 from engine.errors import ShakesError
-from engine.models import CharModel, build_model, config_from_dict, make_config
+from engine.models import CharModel, build_model, config_from_dict, get_family, make_config
 from engine.models.base import map_state
-from engine.runs import RunDir
+from engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
 from engine.sampling import SampleSettings, sample_text
 from engine.weights import load_weights, save_weights
 
@@ -28,12 +28,12 @@ DEFAULT_SECONDS = 1200.0  # a run with neither --max-steps nor --max-seconds tra
 
 @dataclass
 class TrainConfig:
-    model: str = "mercutio"
+    model: str  # a registered family's name
     preset: str = "default"
     model_overrides: dict = field(default_factory=dict)  # e.g. {"n_hidden": 256, "dropout": 0.2}
     init_from: str | None = None  # a weights file to start from (fine-tuning) instead of random weights
     batch_size: int = 32
-    seq_len: int = 128  # characters per window (Romeo: at most its block size)
+    seq_len: int = 128  # characters per window (at most the model's max_context())
     lr: float = 2e-3  # peak learning rate, after warm-up
     min_lr_ratio: float = 0.1  # cosine decay ends at lr * min_lr_ratio
     warmup_steps: int = 100
@@ -48,21 +48,61 @@ class TrainConfig:
     log_interval: int = 10  # steps between train events
     checkpoint_interval: int = 1000  # steps between checkpoints (one is also written at every stop)
     sample_chars: int = 120  # length of the sample written with each evaluation
-    seed: int = 1337
+    rng_seed: int = 1337  # weights, batches and dropout all follow from it
     device: str = "auto"
 
+    @property
+    def budget(self) -> Budget:
+        return Budget(self.max_steps, self.max_seconds)
 
-# Defaults per model, chosen to train well on a 2-core CPU and to scale to a GPU.
-TRAIN_DEFAULTS: dict[str, dict] = {
-    "benvolio": {"batch_size": 32, "seq_len": 128, "lr": 2e-3, "weight_decay": 0.0},
-    "mercutio": {"batch_size": 32, "seq_len": 128, "lr": 2e-3, "weight_decay": 0.1},
-    "romeo": {"batch_size": 32, "seq_len": 256, "lr": 1e-3, "weight_decay": 0.1},
-}
+    @classmethod
+    def from_saved(cls, values: dict) -> TrainConfig:
+        """A config saved in a checkpoint (older checkpoints called rng_seed "seed")."""
+        values = dict(values)
+        if "seed" in values:
+            values.setdefault("rng_seed", values.pop("seed"))
+        return cls(**values)
 
 
 def default_config(model: str, **overrides) -> TrainConfig:
-    values = {**TRAIN_DEFAULTS.get(model, {}), **{k: v for k, v in overrides.items() if v is not None}}
+    """The family's training defaults, then what its preset needs, then the overrides given (None: not given)."""
+    family = get_family(model)
+    preset = family.preset(overrides.get("preset") or "default")
+    values = {**family.train_defaults, **preset.train, **{k: v for k, v in overrides.items() if v is not None}}
     return TrainConfig(model=model, **values)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How long a run trains: steps, seconds, or both (whichever runs out first); neither means DEFAULT_SECONDS."""
+
+    max_steps: int | None = None
+    max_seconds: float | None = None
+
+    @property
+    def seconds(self) -> float | None:
+        if self.max_seconds is not None:
+            return self.max_seconds
+        return DEFAULT_SECONDS if self.max_steps is None else None
+
+    def spent(self, step: int, elapsed: float) -> str | None:
+        """Why the run must stop now (max_steps or max_seconds), or None."""
+        if self.max_steps is not None and step >= self.max_steps:
+            return "max_steps"
+        if self.seconds is not None and elapsed >= self.seconds:
+            return "max_seconds"
+        return None
+
+    def progress(self, step: int, elapsed: float) -> float:
+        """How far through the schedule, 0 -> 1: the larger of the step and the time fractions."""
+        fractions = [] if self.max_steps is None else [step / max(self.max_steps, 1)]
+        return max(fractions + ([] if self.seconds is None else [elapsed / self.seconds]))
+
+    def measure(self, step: int, elapsed: float) -> tuple[float, float]:
+        """(done, total) in the unit a progress bar shows: steps when a step budget is given, else seconds."""
+        if self.max_steps is not None:
+            return step, self.max_steps
+        return elapsed, self.seconds
 
 
 def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
@@ -104,24 +144,30 @@ def make_optimizer(model: CharModel, cfg: TrainConfig, fused: bool) -> torch.opt
 
 
 class Trainer:
-    """Trains one model on a corpus into a run directory. Callbacks get every event."""
+    """Trains one model on a corpus into a run directory. Callbacks get every event.
+
+    Building one writes nothing and leaves the global RNG alone; ``run`` creates the directory and
+    takes over the RNG from the seeded state (or from the checkpoint ``restore`` read).
+    """
 
     def __init__(self, cfg: TrainConfig, corpus: Corpus, run: RunDir, *,
-                 callbacks: list[Callable[[dict], None]] | None = None,
+                 callbacks: list[Callable[[Event], None]] | None = None,
                  on_step: Callable[[Trainer], None] | None = None, command: str = "",
                  saved_config: dict | None = None) -> None:
-        self.cfg, self.corpus, self.run_dir = cfg, corpus, run.create()
+        self.cfg, self.corpus, self.run_dir, self.budget = cfg, corpus, run, cfg.budget
         self.callbacks, self.on_step, self.command = callbacks or [], on_step, command
         self.device = resolve_device(cfg.device)
         self.stop_reason: str | None = None
-        torch.manual_seed(cfg.seed)
-        self.model = initial_model(cfg, corpus, saved_config).to(self.device)
-        if cfg.model == "romeo" and cfg.seq_len > self.model.config.block_size:
-            raise ShakesError(f"--seq-len {cfg.seq_len} is longer than Romeo's block size "
-                              f"{self.model.config.block_size}")
+        with torch.random.fork_rng(devices=[]):
+            torch.random.default_generator.manual_seed(cfg.rng_seed)  # the CPU generator, restored on exit
+            self.model = initial_model(cfg, corpus, saved_config).to(self.device)
+            self.rng = {"torch_rng": torch.get_rng_state(), "cuda_rng": torch.empty(0)}
+        limit = self.model.max_context()
+        if limit is not None and cfg.seq_len > limit:
+            raise ShakesError(f"--seq-len {cfg.seq_len} is longer than {cfg.model}'s context of {limit} characters")
         self.optimizer = make_optimizer(self.model, cfg, fused=self.device.type == "cuda")
         batch_cls = StreamBatches if self.model.is_recurrent else WindowBatches
-        self.batches = batch_cls(corpus.train.to(self.device), cfg.batch_size, cfg.seq_len, cfg.seed)
+        self.batches = batch_cls(corpus.train.to(self.device), cfg.batch_size, cfg.seq_len, cfg.rng_seed)
         self.step, self.elapsed, self.state = 0, 0.0, None
         self.lr = cfg.lr  # the learning rate of the latest step
         self.last_eval_step, self.last_eval_elapsed = -1, 0.0
@@ -131,17 +177,21 @@ class Trainer:
     def request_stop(self, reason: str = "stopped") -> None:
         self.stop_reason = self.stop_reason or reason
 
-    def emit(self, event: dict) -> None:
+    def emit(self, event: Event) -> None:
         event = self.run_dir.append(event)
         for callback in self.callbacks:
             callback(event)
 
+    def progress(self) -> float:
+        return self.budget.progress(self.step, self.elapsed)
+
     # ---- the loop --------------------------------------------------------------------------
     def run(self) -> str:
-        """Train until max_steps, max_seconds or a stop request. Returns 'finished' or 'failed'."""
-        self.emit({"type": "start", "model": self.cfg.model, "step": self.step, "params": self.model.num_params(),
-                   "device": str(self.device), "config": dataclasses.asdict(self.cfg),
-                   "model_config": dataclasses.asdict(self.model.config)})
+        """Train until the budget is spent or a stop is requested. Returns 'finished' or 'failed'."""
+        self.run_dir.create()
+        set_rng_state(self.rng, self.device, self.cfg.rng_seed)
+        self.emit(Start(model=self.cfg.model, step=self.step, params=self.model.num_params(), device=str(self.device),
+                        config=dataclasses.asdict(self.cfg), model_config=dataclasses.asdict(self.model.config)))
         losses, window_elapsed = [], self.elapsed
         if self.step == 0:
             self.evaluate()  # where the curve starts
@@ -166,8 +216,8 @@ class Trainer:
         if self.last_eval_step != self.step:
             self.evaluate()
         self.checkpoint()
-        self.emit({"type": "finished", "step": self.step, "reason": self.stop_reason or "done",
-                   "elapsed": round(self.elapsed, 2), "val_loss": self.best_val})
+        self.emit(Finished(step=self.step, reason=self.stop_reason or "done", elapsed=round(self.elapsed, 2),
+                           val_loss=self.best_val))
         return "finished"
 
     def _eval_due(self) -> bool:
@@ -175,20 +225,10 @@ class Trainer:
                 or self.elapsed - self.last_eval_elapsed >= self.cfg.eval_seconds)
 
     def _should_continue(self) -> bool:
-        if self.cfg.max_steps is not None and self.step >= self.cfg.max_steps:
-            self.request_stop("max_steps")
-        if self.elapsed >= (self.cfg.max_seconds or (DEFAULT_SECONDS if self.cfg.max_steps is None else math.inf)):
-            self.request_stop("max_seconds")
+        spent = self.budget.spent(self.step, self.elapsed)
+        if spent:
+            self.request_stop(spent)
         return self.stop_reason is None
-
-    def progress(self) -> float:
-        """How far through the schedule: whichever budget, steps or seconds, runs out first."""
-        fractions = []
-        if self.cfg.max_steps is not None:
-            fractions.append(self.step / self.cfg.max_steps)
-        if self.cfg.max_seconds is not None or self.cfg.max_steps is None:
-            fractions.append(self.elapsed / (self.cfg.max_seconds or DEFAULT_SECONDS))
-        return max(fractions)
 
     def train_step(self) -> float:
         self.model.train()
@@ -197,7 +237,7 @@ class Trainer:
         lr = lr_at(self.cfg, self.step, self.progress())
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        with self._autocast():
+        with autocast_for(self.model, self.device):
             _, loss, state = self.model(x, y, state)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -215,65 +255,32 @@ class Trainer:
         keep = (~fresh).to(self.device, torch.float32).view(1, -1, 1)
         return map_state(lambda t: t.detach() * keep, self.state)
 
-    def _autocast(self):
-        if self.device.type == "cuda" and self.model.autocast_ok:
-            return torch.autocast("cuda", dtype=torch.bfloat16)
-        return nullcontext()
-
     # ---- evaluation, events, checkpoints ---------------------------------------------------
-    @torch.no_grad()
-    def estimate_loss(self, split: torch.Tensor, seed: int) -> float:
-        """Mean loss over eval_batches random windows (from a zero state); a quick estimate."""
-        self.model.eval()
-        seq_len = min(self.cfg.seq_len, split.numel() - 2)  # a short validation split still gets an estimate
-        batches = WindowBatches(split.to(self.device), self.cfg.batch_size, seq_len, seed)
-        total = 0.0
-        for _ in range(self.cfg.eval_batches):
-            x, y, _ = batches.next()
-            with self._autocast():
-                total += self.model(x, y)[1].item()
-        self.model.train()
-        return total / self.cfg.eval_batches
-
     def evaluate(self) -> None:
         self.last_eval_step, self.last_eval_elapsed = self.step, self.elapsed
-        train_loss = self.estimate_loss(self.corpus.train, seed=self.step)
-        val_loss = self.estimate_loss(self.corpus.val, seed=self.step + 1)
+        train_loss = estimate_loss(self.model, self.corpus.train, self.cfg, seed=self.step)
+        val_loss = estimate_loss(self.model, self.corpus.val, self.cfg, seed=self.step + 1)
         if self.best_val is None or val_loss < self.best_val:
             self.best_val = val_loss
             self._save_weights(self.run_dir.best_weights_path)
         settings = SampleSettings(temperature=0.8, rng_seed=self.step)
         sample = sample_text(self.model, self.corpus.vocab, "\n", self.cfg.sample_chars, settings)
         self.model.train()
-        self.emit({"type": "eval", "step": self.step, "train_loss": round(train_loss, 4),
-                   "val_loss": round(val_loss, 4), "sample": sample})
+        self.emit(Eval(step=self.step, train_loss=round(train_loss, 4), val_loss=round(val_loss, 4), sample=sample))
 
     def _emit_train(self, losses: list[float], seconds: float) -> None:
         chars = len(losses) * self.cfg.batch_size * self.cfg.seq_len
-        self.emit({"type": "train", "step": self.step, "loss": round(sum(losses) / len(losses), 4),
-                   "lr": self.lr, "chars_per_s": round(chars / max(seconds, 1e-9)),
-                   "elapsed": round(self.elapsed, 2)})
+        self.emit(Train(step=self.step, loss=round(sum(losses) / len(losses), 4), lr=self.lr,
+                        chars_per_s=round(chars / max(seconds, 1e-9)), elapsed=round(self.elapsed, 2)))
 
     def _fail(self, reason: str) -> str:
-        self.emit({"type": "failed", "step": self.step, "reason": reason})
+        self.emit(Failed(step=self.step, reason=reason))
         return "failed"
 
     def checkpoint(self) -> None:
-        self.run_dir.save_checkpoint({
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "step": self.step,
-            "elapsed": self.elapsed,
-            "best_val": self.best_val if self.best_val is not None else float("nan"),
-            "train_config": dataclasses.asdict(self.cfg),
-            "model_config": dataclasses.asdict(self.model.config),
-            "batches": self.batches.state_dict(),
-            "carried_state": map_state(lambda t: t.detach().cpu(), self.state),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else torch.empty(0),
-        })
+        self.run_dir.save_checkpoint(checkpoint_payload(self))
         self._save_weights(self.run_dir.weights_path)
-        self.emit({"type": "checkpoint", "step": self.step, "path": str(self.run_dir.weights_path)})
+        self.emit(Checkpoint(step=self.step, path=str(self.run_dir.weights_path)))
 
     def _save_weights(self, path) -> None:
         summary = {"step": self.step, "elapsed_s": round(self.elapsed, 1), "device": str(self.device),
@@ -290,9 +297,55 @@ class Trainer:
         best = float(ckpt["best_val"])
         self.best_val = None if math.isnan(best) else best
         self.state = map_state(lambda t: t.to(self.device), ckpt["carried_state"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        if self.device.type == "cuda" and ckpt["cuda_rng"].numel():
-            torch.cuda.set_rng_state(ckpt["cuda_rng"])
+        self.rng = {"torch_rng": ckpt["torch_rng"], "cuda_rng": ckpt["cuda_rng"]}
+
+
+def autocast_for(model: CharModel, device: torch.device):
+    if device.type == "cuda" and model.autocast_ok:
+        return torch.autocast("cuda", dtype=torch.bfloat16)
+    return nullcontext()
+
+
+@torch.no_grad()
+def estimate_loss(model: CharModel, split: torch.Tensor, cfg: TrainConfig, seed: int) -> float:
+    """Mean loss over cfg.eval_batches random windows (from a zero state); a quick estimate."""
+    model.eval()
+    device = next(model.parameters()).device
+    seq_len = min(cfg.seq_len, split.numel() - 2)  # a short validation split still gets an estimate
+    batches = WindowBatches(split.to(device), cfg.batch_size, seq_len, seed)
+    total = 0.0
+    for _ in range(cfg.eval_batches):
+        x, y, _ = batches.next()
+        with autocast_for(model, device):
+            total += model(x, y)[1].item()
+    model.train()
+    return total / cfg.eval_batches
+
+
+def checkpoint_payload(trainer: Trainer) -> dict:
+    """Everything ``Trainer.restore`` needs to continue exactly; tensors and plain values only."""
+    return {
+        "model": trainer.model.state_dict(),
+        "optimizer": trainer.optimizer.state_dict(),
+        "step": trainer.step,
+        "elapsed": trainer.elapsed,
+        "best_val": trainer.best_val if trainer.best_val is not None else float("nan"),
+        "train_config": dataclasses.asdict(trainer.cfg),
+        "model_config": dataclasses.asdict(trainer.model.config),
+        "batches": trainer.batches.state_dict(),
+        "carried_state": map_state(lambda t: t.detach().cpu(), trainer.state),
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state() if trainer.device.type == "cuda" else torch.empty(0),
+    }
+
+
+def set_rng_state(rng: dict, device: torch.device, seed: int) -> None:
+    """Hand the global RNG (dropout draws from it) the run's state: seeded, or from a checkpoint."""
+    torch.set_rng_state(rng["torch_rng"])
+    if device.type == "cuda" and rng["cuda_rng"].numel():
+        torch.cuda.set_rng_state(rng["cuda_rng"])
+    elif device.type == "cuda":
+        torch.cuda.manual_seed(seed)
 
 
 def resume_trainer(run: RunDir, corpus: Corpus, **kwargs) -> Trainer:
@@ -301,8 +354,8 @@ def resume_trainer(run: RunDir, corpus: Corpus, **kwargs) -> Trainer:
     kwargs may raise the budget (max_steps, max_seconds) or move it to another device.
     """
     ckpt = run.load_checkpoint()
-    cfg = TrainConfig(**{**ckpt["train_config"], **{k: v for k, v in kwargs.pop("overrides", {}).items()
-                                                      if v is not None}})
+    saved = TrainConfig.from_saved(ckpt["train_config"])
+    cfg = dataclasses.replace(saved, **{k: v for k, v in kwargs.pop("overrides", {}).items() if v is not None})
     saved_vocab_size = config_from_dict(cfg.model, ckpt["model_config"]).vocab_size
     if saved_vocab_size != len(corpus.vocab):
         raise ShakesError(f"the corpus has {len(corpus.vocab)} characters but the run was trained on "

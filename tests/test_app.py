@@ -6,10 +6,10 @@ import pytest
 from textual.widgets import DataTable, Input, Select, Static, TabbedContent
 from textual.worker import WorkerState
 
-from engine.runs import RunDir
+from engine.models import family_names
+from engine.runs import Checkpoint, Finished, RunDir, Train
 from tests.conftest import SMALL_TEXT
 from tests.tui_helpers import make_app, settle
-from tui.bank import NAMES
 from tui.messages import CheckpointLoaded, GenerationProgress, TraceReady, TrainingEnded, TrainingEvents
 from tui.widgets.gate_heatmap import GateHeatmap
 from tui.widgets.generation_pane import GenerationPane
@@ -31,7 +31,7 @@ async def test_opens_on_the_shipped_weights_with_the_seed_focused(tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot, app)
         assert app.focused is app.query_one("#seed", Input)
-        for name in NAMES:
+        for name in family_names():
             assert app.bank.get(name).loaded is not None
             assert "M" in app.query_one(f"#gen-{name}", GenerationPane).border_title  # parameter count shown
 
@@ -44,8 +44,8 @@ async def test_typing_a_seed_starts_three_streams(tmp_path):
         await settle(pilot, app)
         await submit_seed(pilot, "ROMEO:\\n")
         await settle(pilot, app)
-        assert {m.model for m in seen} == set(NAMES)
-        for name in NAMES:
+        assert {m.model for m in seen} == set(family_names())
+        for name in family_names():
             pane = app.query_one(f"#gen-{name}", GenerationPane)
             assert pane.seed == "ROMEO:\n" and len(pane.text) == 40
             assert "ch/s" in pane.border_subtitle and "done" in pane.border_subtitle
@@ -63,7 +63,7 @@ async def test_a_new_seed_cancels_the_running_streams(tmp_path):
         await submit_seed(pilot, "Second", length="30")
         await settle(pilot, app)
         assert all(w.state == WorkerState.CANCELLED for w in first)
-        for name in NAMES:
+        for name in family_names():
             pane = app.query_one(f"#gen-{name}", GenerationPane)
             assert pane.seed == "Second" and len(pane.text) == 30
 
@@ -149,8 +149,8 @@ async def test_training_from_the_app_reaches_the_chart_then_stops_and_resumes(tm
                 break
         assert job.process.returncode == 0
         events = RunDir(job.run.path).events()
-        assert events[-1]["type"] == "finished" and events[-1]["reason"] == "signal"
-        stopped_at = events[-1]["step"]
+        assert isinstance(events[-1], Finished) and events[-1].reason == "signal"
+        stopped_at = events[-1].step
         table = app.query_one(DataTable)
         assert str(table.get_cell("mercutio", "step")) == str(stopped_at)
         await pilot.click("#resume")
@@ -161,7 +161,7 @@ async def test_training_from_the_app_reaches_the_chart_then_stops_and_resumes(tm
         assert max(s for s, _ in chart.train_points["mercutio"]) > stopped_at
         await app.action_quit()
     assert not job.running
-    assert RunDir(job.run.path).events()[-1]["type"] == "finished"
+    assert isinstance(RunDir(job.run.path).events()[-1], Finished)
 
 
 async def test_checkpoints_reload_the_generation_model(tmp_path, small_text_file):
@@ -203,7 +203,7 @@ async def test_missing_weights_still_open_and_offer_training(tmp_path):
     app = make_app(tmp_path, weights_dir=empty)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot, app)
-        for name in NAMES:
+        for name in family_names():
             body = str(app.query_one(f"#gen-{name}", GenerationPane).query_one(".body", Static).render())
             assert "No weights" in body and "Train" in body
         assert "romeo.safetensors" in app.bank.get("romeo").error
@@ -239,8 +239,7 @@ async def test_resizing_never_crashes(tmp_path, sizes):
             for size in sizes:
                 await pilot.resize_terminal(*size)
                 await pilot.pause(0.05)
-        app.post_message(TrainingEvents("romeo", [{"type": "train", "step": 1, "loss": 4.0, "chars_per_s": 10,
-                                                   "elapsed": 1.0, "lr": 0.1}]))
+        app.post_message(TrainingEvents("romeo", [Train(step=1, loss=4.0, chars_per_s=10, elapsed=1.0, lr=0.1)]))
         await settle(pilot, app)
         assert app.is_running
 
@@ -254,4 +253,4 @@ async def test_messages_arriving_during_shutdown_are_dropped(tmp_path):
     app.checkpoint_loaded(CheckpointLoaded("romeo", 5, None))
     app.training_ended(TrainingEnded("romeo", 1, "boom"))
     app.show_trace(TraceReady("ab", {}))
-    app.show_training(TrainingEvents("romeo", [{"type": "checkpoint", "step": 1, "path": "x"}]))
+    app.show_training(TrainingEvents("romeo", [Checkpoint(step=1, path="x")]))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine import cli
-from engine.runs import RunDir
+from engine.runs import Finished, RunDir, Train
 
 
 def run_cli(main, argv, capsys):
@@ -58,7 +58,7 @@ def test_train_and_eval_from_the_command_line(tmp_path, small_text_file, capsys)
             "--max-steps", "12", "--eval-interval", "6", "--seq-len", "16", "--batch-size", "4", "--device", "cpu"]
     code, _, err = run_cli(cli.train_main, argv, capsys)
     assert code == 0 and "finished at step 12" in err
-    assert [e["type"] for e in RunDir(run).events()][-1] == "finished"
+    assert isinstance(RunDir(run).events()[-1], Finished)
     code, _, err = run_cli(cli.train_main, argv, capsys)  # the same --out again is refused
     assert code == 2 and "--resume" in err
     code, out, _ = run_cli(cli.train_main, ["--resume", str(run), "--max-steps", "15", "--data",
@@ -77,14 +77,14 @@ def test_sigterm_stops_training_cleanly(tmp_path, small_text_file):
                              "--max-steps", "1000000", "--device", "cpu"], stderr=subprocess.PIPE, text=True)
     follower = RunDir(run)
     for _ in range(300):
-        if any(e["type"] == "train" for e in follower.events()):
+        if any(isinstance(e, Train) for e in follower.events()):
             break
         proc.wait(timeout=0.1) if proc.poll() is not None else __import__("time").sleep(0.1)
     proc.terminate()
     assert proc.wait(timeout=60) == 0
     events = follower.events()
-    assert events[-1]["type"] == "finished" and events[-1]["reason"] == "signal"
-    assert follower.load_checkpoint()["step"] == events[-1]["step"]
+    assert isinstance(events[-1], Finished) and events[-1].reason == "signal"
+    assert follower.load_checkpoint()["step"] == events[-1].step
 
 
 def test_every_tool_has_help():

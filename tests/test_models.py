@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from engine.models import FAMILIES, build_model, make_config
+from engine.models import build_model, family_names, make_config
 from engine.models.lstm import linear_scan
 from engine.models.transformer import RomeoState
 
@@ -12,7 +12,7 @@ def tiny(family, **overrides):
     return build_model(family, make_config(family, 20, "tiny", **overrides))
 
 
-@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("family", list(family_names()))
 def test_one_interface_for_all_three(family):
     model = tiny(family)
     idx = torch.randint(20, (3, 12))
@@ -25,7 +25,7 @@ def test_one_interface_for_all_three(family):
 
 
 def test_default_sizes_are_the_documented_ones():
-    sizes = {f: build_model(f, make_config(f, 65)).num_params() for f in FAMILIES}
+    sizes = {f: build_model(f, make_config(f, 65)).num_params() for f in family_names()}
     assert 400_000 <= sizes["benvolio"] <= 600_000
     assert sizes["mercutio"] > 5_000_000 and sizes["romeo"] > 6_000_000
 

@@ -4,11 +4,12 @@ reading the report."""
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from pathlib import Path
 
 from textual.widgets import Input
 
+from engine.runs import decode
 from tests.tui_helpers import fake_clock, make_app, no_blink, settle
 from tui.messages import TrainingEvents
 
@@ -49,8 +50,7 @@ class TestGenerate:
 class TestTrain:
     def test_loss_chart_and_figures(self, snap_compare, tmp_path):
         """The chart as it draws the shipped Romeo's real training log."""
-        events = [json.loads(line) for line in LOG.read_text().splitlines()]
-        events = [{**e, "time": 0} for e in events]
+        events = [dataclasses.replace(decode(line), time=0) for line in LOG.read_text().splitlines()]
 
         async def feed(pilot):
             await settle(pilot, pilot.app)

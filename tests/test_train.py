@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from engine.corpus import Corpus
-from engine.runs import EventReader, RunDir, follow
+from engine.runs import Eval, Failed, Finished, RunDir, Train, follow
 from engine.train import Trainer, default_config, lr_at, resume_trainer
 from tests.conftest import SMALL_TEXT
 
@@ -26,12 +26,11 @@ def test_training_writes_events_and_loss_falls(tmp_path, corpus, model):
     trainer = Trainer(tiny_config(model, max_steps=60, lr=1e-2), corpus, RunDir(tmp_path / "run"))
     assert trainer.run() == "finished"
     events = RunDir(tmp_path / "run").events()
-    kinds = [e["type"] for e in events]
-    assert kinds[0] == "start" and kinds[-1] == "finished" and "checkpoint" in kinds
-    evals = [e for e in events if e["type"] == "eval"]
-    assert evals[-1]["val_loss"] < evals[0]["val_loss"]
-    assert all({"step", "loss", "lr", "chars_per_s", "elapsed"} <= set(e) for e in events if e["type"] == "train")
-    assert isinstance(evals[0]["sample"], str) and len(evals[0]["sample"]) == 10
+    kinds = [e.kind for e in events]
+    assert kinds[0] == "start" and kinds[-1] == "finished" and "checkpoint" in kinds and "train" in kinds
+    evals = [e for e in events if isinstance(e, Eval)]
+    assert evals[-1].val_loss < evals[0].val_loss
+    assert isinstance(evals[0].sample, str) and len(evals[0].sample) == 10
     assert (tmp_path / "run" / "weights.safetensors").is_file()
     assert (tmp_path / "run" / "best.safetensors").is_file()
 
@@ -51,7 +50,7 @@ def test_resume_continues_exactly(tmp_path, corpus, model):
     resume_trainer(RunDir(tmp_path / "b"), corpus).run()
 
     def losses(path):
-        return {e["step"]: e["loss"] for e in RunDir(path).events() if e["type"] == "train"}
+        return {e.step: e.loss for e in RunDir(path).events() if isinstance(e, Train)}
 
     a, b = losses(tmp_path / "a"), losses(tmp_path / "b")
     assert sorted(a) == sorted(b) == list(range(1, 21))
@@ -67,7 +66,7 @@ def test_nan_loss_stops_with_failed_event_and_keeps_checkpoint(tmp_path, corpus)
     trainer = Trainer(tiny_config(checkpoint_interval=5), corpus, RunDir(tmp_path / "run"), on_step=poison)
     assert trainer.run() == "failed"
     events = RunDir(tmp_path / "run").events()
-    assert events[-1]["type"] == "failed" and "nan" in events[-1]["reason"]
+    assert isinstance(events[-1], Failed) and "nan" in events[-1].reason
     ckpt = RunDir(tmp_path / "run").load_checkpoint()
     assert ckpt["step"] == 5 and torch.isfinite(ckpt["model"]["head.weight"]).all()
 
@@ -77,14 +76,14 @@ def test_stop_request_checkpoints_and_finishes(tmp_path, corpus):
                       on_step=lambda t: t.step == 3 and t.request_stop("signal"))
     assert trainer.run() == "finished"
     last = RunDir(tmp_path / "run").events()[-1]
-    assert last == {**last, "type": "finished", "reason": "signal", "step": 3}
+    assert isinstance(last, Finished) and (last.reason, last.step) == ("signal", 3)
     assert RunDir(tmp_path / "run").load_checkpoint()["step"] == 3
 
 
 def test_time_budget_stops_and_spans_the_schedule(tmp_path, corpus):
     trainer = Trainer(tiny_config(max_steps=None, max_seconds=0.5), corpus, RunDir(tmp_path / "run"))
     trainer.run()
-    assert RunDir(tmp_path / "run").events()[-1]["reason"] == "max_seconds"
+    assert RunDir(tmp_path / "run").events()[-1].reason == "max_seconds"
     assert trainer.progress() >= 1.0
 
 
@@ -94,17 +93,6 @@ def test_lr_warms_up_then_decays():
     assert lr_at(cfg, 10, 0.0) == pytest.approx(1.0)
     assert lr_at(cfg, 500, 0.5) == pytest.approx(0.55)
     assert lr_at(cfg, 1000, 1.0) == pytest.approx(0.1)
-
-
-def test_event_reader_waits_for_whole_lines(tmp_path):
-    path = tmp_path / "metrics.jsonl"
-    reader = EventReader(path)
-    assert reader.read_new() == []
-    path.write_text('{"type": "train", "step": 1}\n{"type": "tr')
-    assert reader.read_new() == [{"type": "train", "step": 1}]
-    with open(path, "a") as f:
-        f.write('ain", "step": 2}\n')
-    assert reader.read_new() == [{"type": "train", "step": 2}]
 
 
 def test_follower_sees_a_run_as_it_happens(tmp_path, corpus):
@@ -121,7 +109,7 @@ def test_evaluates_at_the_start_and_on_a_clock(tmp_path, corpus):
     trainer = Trainer(tiny_config(max_steps=12, eval_interval=1000, eval_seconds=0.0), corpus,
                       RunDir(tmp_path / "run"))
     trainer.run()
-    steps = [e["step"] for e in RunDir(tmp_path / "run").events() if e["type"] == "eval"]
+    steps = [e.step for e in RunDir(tmp_path / "run").events() if isinstance(e, Eval)]
     assert steps == list(range(13))  # step 0, then every step since the clock allows it, none twice
 
 
@@ -129,7 +117,7 @@ def test_a_validation_split_shorter_than_the_window_still_gets_an_estimate(tmp_p
     corpus = Corpus.from_text("abcdefgh" * 40)  # 32 validation characters, windows of 64
     trainer = Trainer(tiny_config("benvolio", seq_len=64, max_steps=2), corpus, RunDir(tmp_path / "run"))
     assert trainer.run() == "finished"
-    assert all(math.isfinite(e["val_loss"]) for e in RunDir(tmp_path / "run").events() if e["type"] == "eval")
+    assert all(math.isfinite(e.val_loss) for e in RunDir(tmp_path / "run").events() if isinstance(e, Eval))
 
 
 def test_fine_tuning_starts_from_the_given_weights(tmp_path, corpus):

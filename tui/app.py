@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import gc
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -16,15 +15,17 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
+from engine.models import family_names
+from engine.runs import Checkpoint, RunDir, Start, new_run_path
+from engine.shipped import SHIPPED_DIR
 from tui import jobs
-from tui.bank import NAMES, ModelBank
+from tui.bank import ModelBank, gated_model
 from tui.messages import CheckpointLoaded, GenerationProgress, ModelsLoaded, TraceReady, TrainingEnded, TrainingEvents
 from tui.training import TrainingJob
 from tui.widgets.gates_pane import GatesPane
 from tui.widgets.generation_pane import GenerationPane
 from tui.widgets.seed_bar import SeedBar
 from tui.widgets.training_pane import TrainingPane
-from weights import WEIGHTS_DIR
 
 MAX_TRACE_CHARS = 1000  # the gate view is read character by character; 5,000 would cost 700 MB and 2 s
 REDRAW_SECONDS = 0.1  # streaming panes are redrawn together, ten times a second
@@ -54,10 +55,12 @@ class ShakesApp(App):
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
-    def __init__(self, *, weights_dir: Path = WEIGHTS_DIR, runs_dir: Path = Path("runs"), data: str | None = None,
+    def __init__(self, *, weights_dir: Path = SHIPPED_DIR, runs_dir: Path = Path("runs"), data: str | None = None,
                  watch: list[Path] | None = None, train_extra: list[str] | None = None, preset: str = "default"):
         super().__init__()
-        self.bank = ModelBank(weights_dir)
+        self.names = family_names()
+        self.gated = gated_model(self.names)  # the model the Gates tab traces
+        self.bank = ModelBank(weights_dir, self.names)
         self.runs_dir, self.data, self.watch_dirs = Path(runs_dir), data, watch or []
         self.train_extra, self.preset = train_extra or [], preset
         self.jobs: dict[str, TrainingJob] = {}
@@ -74,10 +77,10 @@ class ShakesApp(App):
             with TabPane("Generate (F1)", id="generate"):
                 yield SeedBar()
                 with Horizontal(id="generations"):
-                    for name in NAMES:
+                    for name in self.names:
                         yield GenerationPane(name)
             with TabPane("Train (F2)", id="train"):
-                yield TrainingPane()
+                yield TrainingPane(self.names)
             with TabPane("Gates (F3)", id="gates"):
                 yield GatesPane()
         yield Footer()
@@ -108,7 +111,7 @@ class ShakesApp(App):
     @while_running
     def models_loaded(self) -> None:
         calm_garbage_collector()
-        for name in NAMES:
+        for name in self.names:
             self.query_one(f"#gen-{name}", GenerationPane).set_slot(self.bank.get(name))
         self.retrace(self.query_one(SeedBar).seed_text)
 
@@ -116,7 +119,7 @@ class ShakesApp(App):
     def generate(self, event: SeedBar.Submitted) -> None:
         self.run_id += 1
         self.seed = event.seed
-        for name in NAMES:
+        for name in self.names:
             slot, pane = self.bank.get(name), self.query_one(f"#gen-{name}", GenerationPane)
             if slot.loaded is None:
                 pane.set_slot(slot)
@@ -147,7 +150,7 @@ class ShakesApp(App):
         self.query_one(f"#gen-{event.model}", GenerationPane).update_text(event.text, event.chars_per_s, event.done)
         if event.done and event.notice:
             self.notify(event.notice, title=event.model.capitalize(), severity="warning")
-        if event.done and event.model == "mercutio":
+        if event.done and event.model == self.gated:
             self.retrace(self.seed + event.text)
 
     # ---- gates ---------------------------------------------------------------------------------
@@ -165,7 +168,8 @@ class ShakesApp(App):
         if delay:
             self._trace_timer = self.set_timer(delay, lambda: self.retrace(text))
             return
-        self.run_in_thread(jobs.trace, self.bank.get("mercutio"), text, group="trace")
+        if self.gated is not None:
+            self.run_in_thread(jobs.trace, self.bank.get(self.gated), text, group="trace")
 
     @on(TraceReady)
     @while_running
@@ -191,7 +195,7 @@ class ShakesApp(App):
             pane.set_status(f"{event.model} has no stopped run to resume: press Start")
             return
         if not resume:
-            run_dir = self.runs_dir / f"{event.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+            run_dir = new_run_path(self.runs_dir, event.model)
             job = TrainingJob(event.model, run_dir, data=self.data, minutes=event.minutes, preset=self.preset,
                               extra=self.train_extra)
         job.minutes = event.minutes
@@ -202,8 +206,8 @@ class ShakesApp(App):
         self.run_in_thread(jobs.follow_run, event.model, job.run.path, job, group=f"follow-{event.model}")
 
     def follow_run_dir(self, run_dir: Path) -> None:
-        starts = [e for e in jobs.EventReader(run_dir / "metrics.jsonl").read_new() if e.get("type") == "start"]
-        model = starts[0]["model"] if starts else run_dir.name
+        starts = [e for e in RunDir(run_dir).events() if isinstance(e, Start)]
+        model = starts[0].model if starts else run_dir.name
         self.query_one(TrainingPane).set_status(f"watching {run_dir}")
         self.run_in_thread(jobs.follow_run, model, run_dir, None, group=f"watch-{run_dir}")
 
@@ -212,10 +216,12 @@ class ShakesApp(App):
     def show_training(self, event: TrainingEvents) -> None:
         pane = self.query_one(TrainingPane)
         pane.show_events(event.model, event.events)
-        checkpoints = [e for e in event.events if e.get("type") == "checkpoint"]
-        if checkpoints and pane.follow_checkpoints and event.model in NAMES:
+        if event.warning:
+            self.notify(event.warning, title=event.model.capitalize(), severity="warning")
+        checkpoints = [e for e in event.events if isinstance(e, Checkpoint)]
+        if checkpoints and pane.follow_checkpoints and event.model in self.names:
             last = checkpoints[-1]
-            self.run_in_thread(jobs.reload_checkpoint, self.bank, event.model, Path(last["path"]), last["step"],
+            self.run_in_thread(jobs.reload_checkpoint, self.bank, event.model, Path(last.path), last.step,
                                group=f"reload-{event.model}")
 
     @on(TrainingEnded)

@@ -7,11 +7,21 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ShakesError
+from engine.models import get_family
+from engine.shipped import shipped_path
 from engine.weights import LoadedModel, load_weights
 
-NAMES = ("benvolio", "mercutio", "romeo")
-SHORT_ROLES = {"benvolio": "RNN", "mercutio": "LSTM", "romeo": "GPT"}
-COLOURS = {"benvolio": "#e5c07b", "mercutio": "#61afef", "romeo": "#e06c75"}
+COLOURS = {"benvolio": "#e5c07b", "mercutio": "#61afef", "romeo": "#e06c75"}  # keyed by registry name
+OTHER_COLOUR = "#98c379"  # a family registered later
+
+
+def colour(name: str) -> str:
+    return COLOURS.get(name, OTHER_COLOUR)
+
+
+def gated_model(names: tuple[str, ...]) -> str | None:
+    """The model whose gates the Gates tab shows: the first one that has gates."""
+    return next((n for n in names if get_family(n).model_cls.has_gates), None)
 
 
 @dataclass
@@ -23,7 +33,7 @@ class Slot:
 
     @property
     def title(self) -> str:
-        base = f"{self.name.capitalize()} · {SHORT_ROLES[self.name]}"
+        base = f"{self.name.capitalize()} · {get_family(self.name).short_role}"
         if self.loaded is None:
             return base
         params = self.loaded.model.num_params() / 1e6
@@ -33,14 +43,14 @@ class Slot:
 class ModelBank:
     """Thread-safe: a worker may swap a slot while a generation thread holds the old model."""
 
-    def __init__(self, weights_dir: Path) -> None:
-        self.weights_dir = Path(weights_dir)
-        self._slots = {name: Slot(name) for name in NAMES}
+    def __init__(self, weights_dir: Path, names: tuple[str, ...]) -> None:
+        self.weights_dir, self.names = Path(weights_dir), names
+        self._slots = {name: Slot(name) for name in names}
         self._lock = threading.Lock()
 
     def load_shipped(self) -> None:
-        for name in NAMES:
-            self.load(name, self.weights_dir / f"{name}.safetensors", "shipped")
+        for name in self.names:
+            self.load(name, shipped_path(name, self.weights_dir), "shipped")
 
     def load(self, name: str, path: Path, source: str) -> Slot:
         try:

@@ -14,7 +14,7 @@ import torch
 from textual.message import Message
 from textual.worker import get_current_worker
 
-from engine.runs import EventReader
+from engine.runs import Follower
 from engine.sampling import SampleSettings, prepare_seed, stream
 from tui.bank import ModelBank, Slot
 from tui.messages import CheckpointLoaded, GenerationProgress, ModelsLoaded, TraceReady, TrainingEnded, TrainingEvents
@@ -68,20 +68,17 @@ def trace(post: Post, slot: Slot, text: str) -> None:
 
 
 def follow_run(post: Post, model: str, run_path: Path, job: TrainingJob | None, poll: float = 0.2) -> None:
-    """Post a run's new events until its process ends (or, when only watching, forever)."""
+    """Post a run's new events until its process ends (or, when only watching, until cancelled)."""
     worker = get_current_worker()
-    reader = EventReader(Path(run_path) / "metrics.jsonl")
-    while not worker.is_cancelled:
-        events = reader.read_new()
-        if events:
-            post(TrainingEvents(model, events))
-        if job is not None and not job.running and not events:
-            events = reader.read_new()  # anything written just before it exited
-            if events:
-                post(TrainingEvents(model, events))
-            post(TrainingEnded(model, job.process.returncode if job.process else None, job.last_error()))
-            return
-        time.sleep(poll)
+    follower = Follower(run_path)
+
+    def should_stop() -> bool:
+        return worker.is_cancelled or (job is not None and not job.running)
+
+    for events in follower.batches(poll=poll, should_stop=should_stop, until_final=False):
+        post(TrainingEvents(model, events, follower.take_warning()))
+    if job is not None and not worker.is_cancelled:
+        post(TrainingEnded(model, job.process.returncode if job.process else None, job.last_error()))
 
 
 def reload_checkpoint(post: Post, bank: ModelBank, model: str, weights: Path, step: int) -> None:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from textual.message import Message
 
+from engine.runs import Event
+
 
 @dataclass
 class ModelsLoaded(Message):
@@ -31,7 +33,8 @@ class GenerationProgress(Message):
 @dataclass
 class TrainingEvents(Message):
     model: str
-    events: list[dict] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    warning: str | None = None  # said once per run when its metrics file had unreadable lines
 
 
 @dataclass

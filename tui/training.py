@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine.runs import RunDir
+from engine.runs import Finished, RunDir
 
 
 class TrainingJob:
@@ -60,8 +60,8 @@ class TrainingJob:
         return self.process.wait()
 
     def elapsed(self) -> float:
-        finals = [e for e in self.run.events() if e.get("type") == "finished"]
-        return float(finals[-1]["elapsed"]) if finals else 0.0
+        finals = [e for e in self.run.events() if isinstance(e, Finished)]
+        return finals[-1].elapsed if finals else 0.0
 
     def last_error(self) -> str:
         try:

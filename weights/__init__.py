@@ -1,10 +1,4 @@
-"""The shipped pretrained weights: one .safetensors file per model, described in README.md."""
+"""The shipped pretrained weights, one .safetensors file per model family (described in README.md).
 
-from pathlib import Path
-
-WEIGHTS_DIR = Path(__file__).resolve().parent
-MODELS = ("benvolio", "mercutio", "romeo")
-
-
-def shipped_path(name: str) -> Path:
-    return WEIGHTS_DIR / f"{name}.safetensors"
+Data only: engine/shipped.py finds this folder without importing it.
+"""

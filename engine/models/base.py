@@ -27,6 +27,7 @@ class CharModel(nn.Module):
     family: str = ""
     is_recurrent: bool = False  # True: state carries across calls and is worth keeping between batches
     autocast_ok: bool = False  # True: train under bf16 autocast on CUDA (recurrent cuDNN kernels stay fp32)
+    has_gates: bool = False  # True: ``trace(idx)`` returns per-character gates and states (see lstm.py)
 
     def __init__(self, config) -> None:
         super().__init__()
@@ -37,6 +38,10 @@ class CharModel(nn.Module):
         if targets is None:
             return None
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
+
+    def max_context(self) -> int | None:
+        """The longest sequence the model reads at once, or None when it carries state without limit."""
+        return None
 
     def num_params(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -32,6 +32,7 @@ class MercutioConfig(RecurrentConfig):
 class Mercutio(RecurrentCharModel):
     family = "mercutio"
     module_type = nn.LSTM
+    has_gates = True
 
     def step(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]):
         hs, cs = [], []

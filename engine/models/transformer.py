@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.errors import ShakesError
 from engine.models.base import CharModel
 
 
@@ -24,6 +25,10 @@ class RomeoConfig:
     n_embd: int = 288  # residual stream width (a multiple of n_head)
     dropout: float = 0.2  # on attention, residual branches and embeddings, training only
     bias: bool = False  # biases in Linear and LayerNorm
+
+    def __post_init__(self) -> None:
+        if self.n_embd % self.n_head:
+            raise ShakesError(f"romeo's n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
 
 
 @dataclass
@@ -113,6 +118,9 @@ class Romeo(CharModel):
         for name, p in self.named_parameters():  # scaled init of residual projections (GPT-2)
             if name.endswith("proj.weight"):
                 nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * c.n_layer))
+
+    def max_context(self) -> int:
+        return self.config.block_size
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:

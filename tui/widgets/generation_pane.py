@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.bank import COLOURS, Slot
+from tui.bank import Slot, colour
 
 
 class GenerationPane(VerticalScroll):
@@ -29,7 +29,7 @@ class GenerationPane(VerticalScroll):
         yield Static(classes="body")
 
     def on_mount(self) -> None:
-        self.styles.border_title_color = COLOURS[self.model_name]
+        self.styles.border_title_color = colour(self.model_name)
         self.border_title = self.slot_title
         self.show_message("loading weights…")
 
@@ -66,7 +66,7 @@ class GenerationPane(VerticalScroll):
             cut = tail_start(seed + text, tail_lines)
             seed, text = seed[cut:], text[max(cut - len(seed), 0):]
         body = Text(seed, style="dim")
-        body.append(text, style=COLOURS[self.model_name])
+        body.append(text, style=colour(self.model_name))
         self.query_one(".body", Static).update(body)
 
 

@@ -6,7 +6,8 @@ from collections import defaultdict
 
 from textual_plot import HiResMode, LegendLocation, PlotWidget
 
-from tui.bank import COLOURS
+from engine.runs import Eval, Event, Start, Train
+from tui.bank import colour
 
 
 class LossChart(PlotWidget):
@@ -28,16 +29,15 @@ class LossChart(PlotWidget):
         self.show_legend(LegendLocation.TOPRIGHT)
         self.set_interval(0.5, self._redraw_if_dirty)  # many events, one redraw per half second
 
-    def add_events(self, model: str, events: list[dict]) -> None:
+    def add_events(self, model: str, events: list[Event]) -> None:
         for e in events:
-            if e.get("type") == "start":  # a fresh (not resumed) run starts a fresh curve
-                if e.get("step", 0) == 0:
-                    self.train_points[model].clear()
-                    self.val_points[model].clear()
-            elif e.get("type") == "train":
-                self.train_points[model].append((e["step"], e["loss"]))
-            elif e.get("type") == "eval":
-                self.val_points[model].append((e["step"], e["val_loss"]))
+            if isinstance(e, Start) and e.step == 0:  # a fresh (not resumed) run starts a fresh curve
+                self.train_points[model].clear()
+                self.val_points[model].clear()
+            elif isinstance(e, Train):
+                self.train_points[model].append((e.step, e.loss))
+            elif isinstance(e, Eval):
+                self.val_points[model].append((e.step, e.val_loss))
         self._dirty = True
 
     def _redraw_if_dirty(self) -> None:
@@ -48,12 +48,12 @@ class LossChart(PlotWidget):
     def redraw(self) -> None:
         self.clear()
         for model in sorted(set(self.train_points) | set(self.val_points)):
-            colour = COLOURS.get(model, "white")
+            tint = colour(model)
             if self.train_points[model]:
                 steps, losses = zip(*self.train_points[model], strict=True)
-                self.plot(steps, losses, line_style=colour, hires_mode=HiResMode.BRAILLE,
+                self.plot(steps, losses, line_style=tint, hires_mode=HiResMode.BRAILLE,
                           label=f"{model} train")
             if self.val_points[model]:
                 steps, losses = zip(*self.val_points[model], strict=True)
-                self.scatter(steps, losses, marker="●", marker_style=f"bold {colour}", label=f"{model} val")
+                self.scatter(steps, losses, marker="●", marker_style=f"bold {tint}", label=f"{model} val")
         self.refresh()

@@ -11,7 +11,7 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, Select, Static, Switch
 
-from tui.bank import NAMES
+from engine.runs import Eval, Event, Failed, Finished, Train
 from tui.widgets.loss_chart import LossChart
 
 COLUMNS = ("model", "status", "step", "loss", "val", "chars/s", "elapsed")
@@ -38,9 +38,14 @@ class TrainingPane(Widget):
         model: str
         minutes: float
 
+    def __init__(self, names: tuple[str, ...]) -> None:
+        super().__init__()
+        self.names = names
+
     def compose(self) -> ComposeResult:
         with Horizontal(id="controls"):
-            yield Select([(n.capitalize(), n) for n in NAMES], value="benvolio", allow_blank=False, id="model-select")
+            yield Select([(n.capitalize(), n) for n in self.names], value=self.names[0], allow_blank=False,
+                         id="model-select")
             yield Label("minutes")
             yield Input("10", id="minutes")
             yield Button("Start", id="start", variant="success")
@@ -81,14 +86,14 @@ class TrainingPane(Widget):
     def set_status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)
 
-    def show_events(self, model: str, events: list[dict]) -> None:
+    def show_events(self, model: str, events: list[Event]) -> None:
         self.query_one(LossChart).add_events(model, events)
         for event in events:
             self._update_row(model, event)
-            if event.get("type") == "eval":
+            if isinstance(event, Eval):
                 sample = self.query_one("#sample", Static)
-                sample.border_title = f"{model} · step {event['step']} sample"
-                sample.update(event.get("sample", ""))
+                sample.border_title = f"{model} · step {event.step} sample"
+                sample.update(event.sample)
 
     def set_row_status(self, model: str, status: str) -> None:
         self._ensure_row(model)
@@ -99,17 +104,18 @@ class TrainingPane(Widget):
         if model not in table.rows:
             table.add_row(model, *[""] * (len(COLUMNS) - 1), key=model)
 
-    def _update_row(self, model: str, e: dict) -> None:
+    def _update_row(self, model: str, e: Event) -> None:
         self._ensure_row(model)
         table = self.query_one(DataTable)
-        kind = e.get("type")
-        if kind == "train":
-            values = {"step": e["step"], "loss": f"{e['loss']:.3f}", "chars/s": f"{e['chars_per_s']:,}",
-                      "elapsed": _duration(e["elapsed"]), "status": "training"}
-        elif kind == "eval":
-            values = {"val": f"{e['val_loss']:.3f}"}
-        elif kind in ("finished", "failed"):
-            values = {"status": kind if kind == "failed" else f"stopped ({e.get('reason', '')})"}
+        if isinstance(e, Train):
+            values = {"step": e.step, "loss": f"{e.loss:.3f}", "chars/s": f"{e.chars_per_s:,.0f}",
+                      "elapsed": _duration(e.elapsed), "status": "training"}
+        elif isinstance(e, Eval):
+            values = {"val": f"{e.val_loss:.3f}"}
+        elif isinstance(e, Failed):
+            values = {"status": "failed"}
+        elif isinstance(e, Finished):
+            values = {"status": f"stopped ({e.reason})"}
         else:
             return
         for column, value in values.items():
