@@ -17,11 +17,11 @@ from textual.widgets import Input
 
 
 async def measure_lag(busy: bool, seconds: float, data: str | None, tiny: bool) -> list[float]:
-    from tui.app import ShakesApp
+    from tui.cli import create_app
 
     runs = Path(tempfile.mkdtemp(prefix="shakes-bench-"))
     extra = ["--max-steps", "100000"] + (["--seq-len", "16", "--batch-size", "4"] if tiny else [])
-    app = ShakesApp(runs_dir=runs, data=data, train_extra=extra, preset="tiny" if tiny else "default")
+    app = create_app(runs_dir=runs, data=data, train_extra=extra, preset="tiny" if tiny else "default")
     lags: list[float] = []
     async with app.run_test(size=(120, 36)) as pilot:
         while any(not w.is_finished for w in app.workers):

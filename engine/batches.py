@@ -15,12 +15,12 @@ from engine.errors import ShakesError
 class WindowBatches:
     """Random windows of seq_len characters; targets are the inputs shifted by one."""
 
-    def __init__(self, data: torch.Tensor, batch_size: int, seq_len: int, seed: int) -> None:
+    def __init__(self, data: torch.Tensor, batch_size: int, seq_len: int, rng_seed: int) -> None:
         if data.numel() < seq_len + 2:
             raise ShakesError(f"the text is too short: {data.numel()} characters to draw windows of {seq_len} + 1 "
                               f"from; use a longer text or a smaller --seq-len")
         self.data, self.batch_size, self.seq_len = data, batch_size, seq_len
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(rng_seed)
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         starts = torch.randint(self.data.numel() - self.seq_len - 1, (self.batch_size,), generator=self.generator)
@@ -42,8 +42,8 @@ class StreamBatches(WindowBatches):
     """B streams that each read on from where they stopped; a stream that reaches the end
     restarts at a random place, and ``fresh`` marks it so its carried state is zeroed."""
 
-    def __init__(self, data: torch.Tensor, batch_size: int, seq_len: int, seed: int) -> None:
-        super().__init__(data, batch_size, seq_len, seed)
+    def __init__(self, data: torch.Tensor, batch_size: int, seq_len: int, rng_seed: int) -> None:
+        super().__init__(data, batch_size, seq_len, rng_seed)
         self.positions = self._random_starts(batch_size)
         self.fresh = torch.ones(batch_size, dtype=torch.bool)
 

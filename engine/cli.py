@@ -218,7 +218,7 @@ def sample_main(argv: list[str] | None = None) -> int:
     p.add_argument("-n", type=int, default=500, help="characters to generate")
     p.add_argument("--temperature", type=float, default=0.8, help="0 for greedy")
     p.add_argument("--top-k", type=int)
-    p.add_argument("--rng-seed", type=int, help="same seed, same text")
+    p.add_argument("--rng-seed", type=int, help="the same RNG seed gives the same text")
     args = p.parse_args(argv)
     if args.n < 0:
         raise ShakesError("-n must be 0 or more")

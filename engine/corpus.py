@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import platformdirs
 import torch
 
 from engine.atomic import atomic_path
@@ -28,8 +29,8 @@ Progress = Callable[[int, int | None], None]  # (bytes so far, total or None)
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "shakes-tui"
+    """The user's cache folder for this app (Linux: $XDG_CACHE_HOME/shakes-tui, else ~/.cache/shakes-tui)."""
+    return Path(platformdirs.user_cache_dir("shakes-tui", appauthor=False))
 
 
 def cached_corpus_path() -> Path:

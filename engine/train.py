@@ -233,7 +233,7 @@ class Trainer:
     def train_step(self) -> float:
         self.model.train()
         x, y, fresh = self.batches.next()
-        state = self._carried_state(fresh)
+        state = carried_state(self.state, fresh)
         lr = lr_at(self.cfg, self.step, self.progress())
         for group in self.optimizer.param_groups:
             group["lr"] = lr
@@ -249,17 +249,11 @@ class Trainer:
         self.lr = lr
         return loss.item()
 
-    def _carried_state(self, fresh: torch.Tensor | None):
-        if self.state is None or fresh is None:
-            return None
-        keep = (~fresh).to(self.device, torch.float32).view(1, -1, 1)
-        return map_state(lambda t: t.detach() * keep, self.state)
-
     # ---- evaluation, events, checkpoints ---------------------------------------------------
     def evaluate(self) -> None:
         self.last_eval_step, self.last_eval_elapsed = self.step, self.elapsed
-        train_loss = estimate_loss(self.model, self.corpus.train, self.cfg, seed=self.step)
-        val_loss = estimate_loss(self.model, self.corpus.val, self.cfg, seed=self.step + 1)
+        train_loss = estimate_loss(self.model, self.corpus.train, self.cfg, rng_seed=self.step)
+        val_loss = estimate_loss(self.model, self.corpus.val, self.cfg, rng_seed=self.step + 1)
         if self.best_val is None or val_loss < self.best_val:
             self.best_val = val_loss
             self._save_weights(self.run_dir.best_weights_path)
@@ -300,6 +294,14 @@ class Trainer:
         self.rng = {"torch_rng": ckpt["torch_rng"], "cuda_rng": ckpt["cuda_rng"]}
 
 
+def carried_state(state, fresh: torch.Tensor | None):
+    """The recurrent state to start a batch from: detached, and zero for the streams that start afresh."""
+    if state is None or fresh is None:
+        return None
+    keep = (~fresh).to(torch.float32).view(1, -1, 1)
+    return map_state(lambda t: t.detach() * keep.to(t.device), state)
+
+
 def autocast_for(model: CharModel, device: torch.device):
     if device.type == "cuda" and model.autocast_ok:
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -307,12 +309,12 @@ def autocast_for(model: CharModel, device: torch.device):
 
 
 @torch.no_grad()
-def estimate_loss(model: CharModel, split: torch.Tensor, cfg: TrainConfig, seed: int) -> float:
+def estimate_loss(model: CharModel, split: torch.Tensor, cfg: TrainConfig, rng_seed: int) -> float:
     """Mean loss over cfg.eval_batches random windows (from a zero state); a quick estimate."""
     model.eval()
     device = next(model.parameters()).device
     seq_len = min(cfg.seq_len, split.numel() - 2)  # a short validation split still gets an estimate
-    batches = WindowBatches(split.to(device), cfg.batch_size, seq_len, seed)
+    batches = WindowBatches(split.to(device), cfg.batch_size, seq_len, rng_seed)
     total = 0.0
     for _ in range(cfg.eval_batches):
         x, y, _ = batches.next()
@@ -339,13 +341,13 @@ def checkpoint_payload(trainer: Trainer) -> dict:
     }
 
 
-def set_rng_state(rng: dict, device: torch.device, seed: int) -> None:
+def set_rng_state(rng: dict, device: torch.device, rng_seed: int) -> None:
     """Hand the global RNG (dropout draws from it) the run's state: seeded, or from a checkpoint."""
     torch.set_rng_state(rng["torch_rng"])
     if device.type == "cuda" and rng["cuda_rng"].numel():
         torch.cuda.set_rng_state(rng["cuda_rng"])
     elif device.type == "cuda":
-        torch.cuda.manual_seed(seed)
+        torch.cuda.manual_seed(rng_seed)
 
 
 def resume_trainer(run: RunDir, corpus: Corpus, **kwargs) -> Trainer:

@@ -12,6 +12,7 @@ from tests.conftest import SMALL_TEXT
 from tests.tui_helpers import make_app, settle
 from tui.messages import CheckpointLoaded, GenerationProgress, TraceReady, TrainingEnded, TrainingEvents
 from tui.widgets.gate_heatmap import GateHeatmap
+from tui.widgets.gates_pane import GatesPane
 from tui.widgets.generation_pane import GenerationPane
 from tui.widgets.loss_chart import LossChart
 from tui.widgets.training_pane import TrainingPane
@@ -142,13 +143,13 @@ async def test_training_from_the_app_reaches_the_chart_then_stops_and_resumes(tm
                 break
         assert chart.train_points["mercutio"] and len(chart.val_points["mercutio"]) >= 2
         await pilot.click("#stop")
-        job = app.jobs["mercutio"]
+        process = pane.controller.processes["mercutio"]
         for _ in range(300):
             await pilot.pause(0.1)
-            if not job.running and "Resume" in str(pane.query_one("#status", Static).render()):
+            if not process.running and "Resume" in str(pane.query_one("#status", Static).render()):
                 break
-        assert job.process.returncode == 0
-        events = RunDir(job.run.path).events()
+        assert process.returncode == 0
+        events = RunDir(process.run.path).events()
         assert isinstance(events[-1], Finished) and events[-1].reason == "signal"
         stopped_at = events[-1].step
         table = app.query_one(DataTable)
@@ -160,8 +161,8 @@ async def test_training_from_the_app_reaches_the_chart_then_stops_and_resumes(tm
                 break
         assert max(s for s, _ in chart.train_points["mercutio"]) > stopped_at
         await app.action_quit()
-    assert not job.running
-    assert isinstance(RunDir(job.run.path).events()[-1], Finished)
+    assert not process.running
+    assert isinstance(RunDir(process.run.path).events()[-1], Finished)
 
 
 async def test_checkpoints_reload_the_generation_model(tmp_path, small_text_file):
@@ -194,6 +195,8 @@ async def test_missing_corpus_says_what_to_do(tmp_path):
                 break
         text = str(status.render())
         assert "corpus file not found" in text and "--data" in text
+        runs = tmp_path / "runs"
+        assert not runs.exists() or list(runs.iterdir()) == []  # a failed start leaves no run folder behind
 
 
 async def test_missing_weights_still_open_and_offer_training(tmp_path):
@@ -239,7 +242,8 @@ async def test_resizing_never_crashes(tmp_path, sizes):
             for size in sizes:
                 await pilot.resize_terminal(*size)
                 await pilot.pause(0.05)
-        app.post_message(TrainingEvents("romeo", [Train(step=1, loss=4.0, chars_per_s=10, elapsed=1.0, lr=0.1)]))
+        train = Train(step=1, loss=4.0, chars_per_s=10, elapsed=1.0, lr=0.1)
+        app.query_one(TrainingPane).post_message(TrainingEvents("romeo", [train]))
         await settle(pilot, app)
         assert app.is_running
 
@@ -249,8 +253,12 @@ async def test_messages_arriving_during_shutdown_are_dropped(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, app)
+        panes = [app.query_one(TrainingPane), app.query_one(GatesPane)]
     assert not app.is_running
     app.checkpoint_loaded(CheckpointLoaded("romeo", 5, None))
-    app.training_ended(TrainingEnded("romeo", 1, "boom"))
-    app.show_trace(TraceReady("ab", {}))
-    app.show_training(TrainingEvents("romeo", [Checkpoint(step=1, path="x")]))
+    app.show_progress(GenerationProgress("romeo", app.round_no, "ab", 1.0, done=True))
+    app.models_loaded()
+    # the panes that follow training and trace gates are closed: a late message is not delivered at all
+    assert not panes[0].post_message(TrainingEnded("romeo", 1, "boom"))
+    assert not panes[0].post_message(TrainingEvents("romeo", [Checkpoint(step=1, path="x")]))
+    assert not panes[1].post_message(TraceReady("ab", {}))

@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from engine import cli
 from engine.runs import Finished, RunDir, Train
@@ -99,6 +100,7 @@ def test_a_text_too_short_for_the_window_is_a_clear_error(tmp_path, capsys):
     code, _, err = run_cli(cli.train_main, ["--model", "romeo", "--data", str(tiny_text), "--max-steps", "1",
                                             "--out", str(tmp_path / "run")], capsys)
     assert code == 2 and "too short" in err and "--seq-len" in err and "Traceback" not in err
+    assert not (tmp_path / "run").exists()  # a failed start creates nothing
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -115,3 +117,16 @@ def test_heads_must_divide_the_width(tmp_path, small_text_file, capsys):
     code, _, err = run_cli(cli.train_main, ["--model", "romeo", "--n-head", "5", "--data", str(small_text_file),
                                             "--out", str(tmp_path / "run")], capsys)
     assert code == 2 and "multiple of n_head" in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_old_seed_flag_of_shakes_train_still_works_and_says_it_is_deprecated(tmp_path, small_text_file, capsys):
+    common = ["--model", "benvolio", "--preset", "tiny", "--data", str(small_text_file), "--max-steps", "3",
+              "--seq-len", "16", "--batch-size", "4", "--device", "cpu"]
+    code, _, err = run_cli(cli.train_main, [*common, "--out", str(tmp_path / "old"), "--seed", "5"], capsys)
+    assert code == 0 and "--seed is deprecated, use --rng-seed" in err
+    code, _, err = run_cli(cli.train_main, [*common, "--out", str(tmp_path / "new"), "--rng-seed", "5"], capsys)
+    assert code == 0 and "deprecated" not in err
+    old, new = (RunDir(tmp_path / name).load_checkpoint() for name in ("old", "new"))
+    assert old["train_config"]["rng_seed"] == new["train_config"]["rng_seed"] == 5
+    assert all(torch.equal(old["model"][k], new["model"][k]) for k in new["model"])  # the same seed, the same run

@@ -1,25 +1,90 @@
-"""engine/ knows nothing of Textual: it imports, and works, without the UI."""
+"""The layering is a test, not a wish: engine/ stands alone, family names are not special-cased outside the
+registry, and no class grows past 150 lines."""
 
 import ast
 import subprocess
 import sys
 from pathlib import Path
 
-ENGINE = Path(__file__).resolve().parents[1] / "engine"
+from engine.models import family_names
+
+ROOT = Path(__file__).resolve().parents[1]
+ENGINE = ROOT / "engine"
+PROJECT_PACKAGES = {"engine", "tui", "weights", "bench", "tests"}
+MAX_CLASS_LINES = 150
 
 
-def test_no_engine_module_imports_textual():
+def imported_modules(path: Path) -> list[str]:
+    names = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names.append("." if node.level else node.module or "")
+    return names
+
+
+def source_files(*folders: str) -> list[Path]:
+    return [p for folder in folders for p in (ROOT / folder).rglob("*.py")]
+
+
+def test_engine_imports_only_engine_the_standard_library_and_third_party_packages():
     for path in ENGINE.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module or ""] if isinstance(node, ast.ImportFrom) else []
-            assert not any(n.split(".")[0] == "textual" for n in names), path
+        for name in imported_modules(path):
+            top = name.split(".")[0]
+            assert top != "textual", f"{path} imports {name}"
+            assert top not in PROJECT_PACKAGES - {"engine"}, f"{path} imports {name}: outside engine/"
 
 
-def test_importing_the_whole_engine_loads_no_textual():
+def test_the_scan_would_see_a_forbidden_import(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\nfrom weights import x\nfrom tui.app import ShakesApp\n")
+    assert [n.split(".")[0] for n in imported_modules(bad)] == ["os", "weights", "tui"]
+
+
+def test_importing_the_whole_engine_loads_nothing_outside_it():
     code = ("import sys, pkgutil, importlib, engine\n"
             "for m in pkgutil.walk_packages(engine.__path__, 'engine.'):\n"
             "    importlib.import_module(m.name)\n"
-            "assert not any(k.split('.')[0] == 'textual' for k in sys.modules), 'textual imported'\n")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+            "bad = sorted(k for k in sys.modules if k.split('.')[0] in ('textual', 'tui', 'weights', 'bench'))\n"
+            "assert not bad, bad\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
+
+
+def family_name_comparisons(path: Path) -> list[str]:
+    """Comparisons (==, !=, in, not in) with a string that is a family's name."""
+    names, found = set(family_names()), []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Compare):
+            continue
+        for side in [node.left, *node.comparators]:
+            elts = side.elts if isinstance(side, ast.Tuple | ast.List | ast.Set) else [side]
+            hits = [e.value for e in elts if isinstance(e, ast.Constant) and e.value in names]
+            found += [f"{path}:{node.lineno} compares with {h!r}" for h in hits]
+    return found
+
+
+def test_no_code_outside_the_registry_compares_with_a_family_name():
+    paths = [p for p in source_files("engine", "tui", "bench", "weights") if "models" not in p.parts]
+    assert [hit for p in paths for hit in family_name_comparisons(p)] == []
+
+
+def test_the_family_name_scan_would_see_one(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text('if cfg.model == "romeo" or name in ("mercutio",):\n    pass\n')
+    assert len(family_name_comparisons(bad)) == 2
+
+
+def long_classes(path: Path, limit: int = MAX_CLASS_LINES) -> list[str]:
+    return [f"{path}: {node.name} has {node.end_lineno - node.lineno + 1} lines"
+            for node in ast.walk(ast.parse(path.read_text()))
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > limit]
+
+
+def test_no_class_is_longer_than_150_lines():
+    assert [c for p in source_files("engine", "tui", "bench", "weights", "tests") for c in long_classes(p)] == []
+
+
+def test_the_class_length_check_would_see_a_long_one():
+    assert long_classes(ROOT / "engine" / "train.py", limit=20)  # Trainer is longer than 20 lines

@@ -12,6 +12,7 @@ from textual.widgets import Input
 from engine.runs import decode
 from tests.tui_helpers import fake_clock, make_app, no_blink, settle
 from tui.messages import TrainingEvents
+from tui.widgets.training_pane import TrainingPane
 
 LOG = Path(__file__).resolve().parents[1] / "weights" / "recipe" / "logs" / "romeo.metrics.jsonl"
 
@@ -56,7 +57,7 @@ class TestTrain:
             await settle(pilot, pilot.app)
             await no_blink(pilot)
             await pilot.press("f2")
-            pilot.app.post_message(TrainingEvents("romeo", events))
+            pilot.app.query_one(TrainingPane).post_message(TrainingEvents("romeo", events))
             await pilot.pause(1.0)
 
         assert snap_compare(make_app(tmp_path), terminal_size=(120, 36), run_before=feed)

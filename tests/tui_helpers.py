@@ -8,8 +8,9 @@ from pathlib import Path
 
 from textual.widgets import Input
 
-from tui import jobs
+from tui import workers
 from tui.app import ShakesApp
+from tui.cli import create_app
 
 TINY_TRAINING = ["--seq-len", "16", "--batch-size", "4", "--eval-interval", "10", "--eval-batches", "2",
                  "--max-steps", "400", "--checkpoint-interval", "20"]
@@ -17,8 +18,8 @@ TINY_TRAINING = ["--seq-len", "16", "--batch-size", "4", "--eval-interval", "10"
 
 def make_app(tmp_path: Path, *, data: Path | None = None, weights_dir: Path | None = None, **kwargs) -> ShakesApp:
     extra = {} if weights_dir is None else {"weights_dir": weights_dir}
-    return ShakesApp(runs_dir=tmp_path / "runs", data=str(data) if data else None, preset="tiny",
-                     train_extra=TINY_TRAINING, **extra, **kwargs)
+    return create_app(runs_dir=tmp_path / "runs", data=str(data) if data else None, preset="tiny",
+                      train_extra=TINY_TRAINING, **extra, **kwargs)
 
 
 def fake_clock(monkeypatch, tick: float = 0.001) -> None:
@@ -30,7 +31,7 @@ def fake_clock(monkeypatch, tick: float = 0.001) -> None:
             local.counter = itertools.count()
         return next(local.counter) * tick
 
-    monkeypatch.setattr(jobs, "clock", clock)
+    monkeypatch.setattr(workers, "clock", clock)
 
 
 async def settle(pilot, app) -> None:

@@ -1,12 +1,25 @@
-"""Every message the workers post to the app. High-rate ones replace their older copies in the queue."""
+"""Every message the workers post to the app. A progress message replaces its older copy still in the queue."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from textual.message import Message
 
 from engine.runs import Event
+
+
+def while_running(handler):
+    """Worker threads may post a message just before the app shuts down; Textual still delivers it
+    after the screens are gone. Such a message has nothing left to update: drop it."""
+
+    @functools.wraps(handler)
+    def guarded(self, *args):
+        if self.is_running:
+            return handler(self, *args)
+
+    return guarded
 
 
 @dataclass
@@ -19,7 +32,7 @@ class GenerationProgress(Message):
     """The whole continuation so far: a newer one makes an older, queued one redundant."""
 
     model: str
-    run_id: int
+    round_no: int  # the generation round it belongs to: a new seed starts the next round
     text: str
     chars_per_s: float
     done: bool = False
@@ -27,7 +40,7 @@ class GenerationProgress(Message):
 
     def can_replace(self, message: Message) -> bool:
         return (isinstance(message, GenerationProgress) and message.model == self.model
-                and message.run_id == self.run_id and not message.done)
+                and message.round_no == self.round_no and not message.done)
 
 
 @dataclass

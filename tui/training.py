@@ -1,24 +1,37 @@
-"""Training runs as child processes (`python -m engine train`), one per model, watched through files."""
+"""Training from the app: each run is a child process (`python -m engine train`) watched through its run
+directory; the controller decides what Start, Stop and Resume mean for each model."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.runs import Finished, RunDir
+from engine.runs import Finished, RunDir, new_run_path
+
+STDERR_LOG = "stderr.log"
 
 
-class TrainingJob:
-    """A `shakes-train` child writing a run directory; stderr goes to RUN_DIR/stderr.log."""
+@dataclass
+class TrainingSettings:
+    """What every run started from the app shares: where runs go, the text, the size, extra flags."""
 
-    def __init__(self, model: str, run_dir: Path, *, data: str | None = None, minutes: float = 10.0,
-                 preset: str = "default", extra: list[str] | None = None) -> None:
-        self.model, self.run = model, RunDir(run_dir)
-        self.data, self.minutes, self.preset, self.extra = data, minutes, preset, extra or []
+    runs_dir: Path = Path("runs")
+    data: str | None = None
+    preset: str = "default"
+    extra: list[str] = field(default_factory=list)  # more shakes-train flags (tests: tiny, fast runs)
+
+
+class TrainingProcess:
+    """A `shakes-train` child writing a run directory; its stderr goes to RUN_DIR/stderr.log."""
+
+    def __init__(self, model: str, run_dir: Path, settings: TrainingSettings, minutes: float = 10.0) -> None:
+        self.model, self.run, self.settings, self.minutes = model, RunDir(run_dir), settings, minutes
         self.process: subprocess.Popen | None = None
 
     def command(self, resume: bool) -> list[str]:
@@ -26,15 +39,15 @@ class TrainingJob:
         if resume:
             cmd += ["--resume", str(self.run.path), "--max-seconds", str(self.elapsed() + self.minutes * 60)]
         else:
-            cmd += ["--model", self.model, "--out", str(self.run.path), "--preset", self.preset,
+            cmd += ["--model", self.model, "--out", str(self.run.path), "--preset", self.settings.preset,
                     "--max-seconds", str(self.minutes * 60)]
-        if self.data:
-            cmd += ["--data", self.data]
-        return cmd + self.extra
+        if self.settings.data:
+            cmd += ["--data", self.settings.data]
+        return cmd + self.settings.extra
 
     def start(self, resume: bool = False) -> None:
         self.run.create()
-        log = open(self.run.path / "stderr.log", "a")  # noqa: SIM115 (the child owns it)
+        log = open(self.run.path / STDERR_LOG, "a")  # noqa: SIM115 (the child owns it)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(self.command(resume), stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=log, env=env, start_new_session=True, preexec_fn=_be_nice)
@@ -43,6 +56,10 @@ class TrainingJob:
     @property
     def running(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        return None if self.process is None else self.process.returncode
 
     def stop(self) -> None:
         """Ask the child to finish its step, write a checkpoint and exit."""
@@ -65,14 +82,65 @@ class TrainingJob:
 
     def last_error(self) -> str:
         try:
-            lines = (self.run.path / "stderr.log").read_text().strip().splitlines()
+            lines = (self.run.path / STDERR_LOG).read_text().strip().splitlines()
         except OSError:
             return ""
         return lines[-1] if lines else ""
 
+    def discard_if_never_started(self) -> None:
+        """A child that failed before its first event leaves only its log: remove the folder."""
+        if self.running or self.run.holds_run() or not self.run.path.is_dir():
+            return
+        if {p.name for p in self.run.path.iterdir()} <= {STDERR_LOG}:
+            shutil.rmtree(self.run.path, ignore_errors=True)
+
     @property
     def can_resume(self) -> bool:
         return not self.running and self.run.checkpoint_path.is_file()
+
+
+class TrainingController:
+    """Start, Stop and Resume per model, as the Train tab's buttons mean them. Each call returns the
+    line to show, and the process to follow when one was started."""
+
+    def __init__(self, settings: TrainingSettings) -> None:
+        self.settings = settings
+        self.processes: dict[str, TrainingProcess] = {}
+
+    def stop(self, model: str) -> str:
+        process = self.processes.get(model)
+        if not (process and process.running):
+            return f"{model} is not training"
+        process.stop()
+        return f"{model}: stopping after this step; a checkpoint is written"
+
+    def start(self, model: str, minutes: float, resume: bool) -> tuple[str, TrainingProcess | None]:
+        process = self.processes.get(model)
+        if process and process.running:
+            return f"{model} is already training", None
+        if resume and not (process and process.can_resume):
+            return f"{model} has no stopped run to resume: press Start", None
+        if not resume:
+            process = TrainingProcess(model, new_run_path(self.settings.runs_dir, model), self.settings)
+        process.minutes = minutes
+        process.start(resume=resume)
+        self.processes[model] = process
+        return f"{model}: {'resumed' if resume else 'started'} in {process.run.path}", process
+
+    def running(self) -> list[TrainingProcess]:
+        return [p for p in self.processes.values() if p.running]
+
+    def stop_all(self) -> list[TrainingProcess]:
+        """Tell every running child to stop; the ones that were running."""
+        running = self.running()
+        for process in running:
+            process.stop()
+        return running
+
+
+def wait_all(processes: list[TrainingProcess], timeout: float = 60) -> None:
+    for process in processes:
+        process.wait(timeout=timeout)
 
 
 def _be_nice() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from rich.style import Style
 from rich.text import Text
@@ -11,8 +13,12 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 from engine.models.lstm import GATE_NAMES
+from tui import workers
+from tui.bank import Slot
+from tui.messages import TraceReady
 from tui.widgets.gate_heatmap import GateHeatmap, cell_colour, display_scale, shown_char
 
+MAX_TRACE_CHARS = 1000  # the gate view is read character by character; 5,000 would cost 700 MB and 2 s
 HELP = "g gate · l layer · s unit order · arrows or click: cursor"
 
 
@@ -44,8 +50,23 @@ class GatesPane(Widget):
         yield GateHeatmap(id="heatmap")
         yield UnitText(id="unit-text")
 
-    def set_trace(self, text: str, arrays: dict) -> None:
-        self.query_one(GateHeatmap).set_trace(text, arrays)
+    def __init__(self) -> None:
+        super().__init__()
+        self._timer = None  # a debounced trace of the seed being typed
+
+    def trace(self, slot: Slot, text: str, delay: float = 0.0) -> None:
+        """Trace the model's gates over text (its first MAX_TRACE_CHARS) in a thread worker, after
+        ``delay`` seconds; a later request replaces any pending or running one."""
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(delay, lambda: self.trace(slot, text)) if delay else None
+        if not delay:
+            work = functools.partial(workers.trace, self.post_message, slot, text[:MAX_TRACE_CHARS])
+            self.app.run_worker(work, thread=True, group="trace", exclusive=True, exit_on_error=False)
+
+    @on(TraceReady)
+    def set_trace(self, event: TraceReady) -> None:
+        self.query_one(GateHeatmap).set_trace(event.text, event.arrays)
 
     @on(GateHeatmap.CursorMoved)
     def show_cursor(self, event: GateHeatmap.CursorMoved) -> None:

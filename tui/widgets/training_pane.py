@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult
@@ -11,13 +13,19 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Label, Select, Static, Switch
 
-from engine.runs import Eval, Event, Failed, Finished, Train
+from engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
+from tui import workers
+from tui.messages import TrainingEnded, TrainingEvents
+from tui.training import TrainingController, TrainingSettings, wait_all
 from tui.widgets.loss_chart import LossChart
 
 COLUMNS = ("model", "status", "step", "loss", "val", "chars/s", "elapsed")
 
 
 class TrainingPane(Widget):
+    """Owns the training controller: its buttons start, stop and resume child processes, and thread
+    workers follow their run directories (or any run given to ``watch``)."""
+
     DEFAULT_CSS = """
     TrainingPane { layout: vertical; }
     TrainingPane #controls { height: auto; }
@@ -33,14 +41,16 @@ class TrainingPane(Widget):
     """
 
     @dataclass
-    class Command(Message):
-        action: str  # start, stop or resume
-        model: str
-        minutes: float
+    class NewWeights(Message):
+        """A run wrote a checkpoint and live weights are on: show this model's new weights."""
 
-    def __init__(self, names: tuple[str, ...]) -> None:
+        model: str
+        path: Path
+        step: int
+
+    def __init__(self, names: tuple[str, ...], settings: TrainingSettings) -> None:
         super().__init__()
-        self.names = names
+        self.names, self.controller = names, TrainingController(settings)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="controls"):
@@ -66,13 +76,14 @@ class TrainingPane(Widget):
             table.add_column(column, key=column)
         self.query_one("#sample", Static).border_title = "latest validation sample"
 
-    @property
-    def follow_checkpoints(self) -> bool:
-        return self.query_one("#follow-checkpoints", Switch).value
-
+    # ---- commands --------------------------------------------------------------------------
     @on(Button.Pressed)
     def command(self, event: Button.Pressed) -> None:
         event.stop()
+        model = self.query_one("#model-select", Select).value
+        if event.button.id == "stop":
+            self.set_status(self.controller.stop(model))
+            return
         try:
             minutes = float(self.query_one("#minutes", Input).value)
             if minutes <= 0:
@@ -80,8 +91,51 @@ class TrainingPane(Widget):
         except ValueError:
             self.set_status("minutes must be a positive number")
             return
-        model = self.query_one("#model-select", Select).value
-        self.post_message(self.Command(event.button.id, model, minutes))
+        status, process = self.controller.start(model, minutes, resume=event.button.id == "resume")
+        self.set_status(status)
+        if process is not None:
+            self.set_row_status(model, "starting")
+            self._follow(model, process.run.path, process, group=f"follow-{model}")
+
+    def follow_run_dir(self, run_dir: Path) -> None:
+        """Follow a run started elsewhere, named by its start event (else by its folder)."""
+        starts = [e for e in RunDir(run_dir).events() if isinstance(e, Start)]
+        self.set_status(f"watching {run_dir}")
+        self._follow(starts[0].model if starts else run_dir.name, run_dir, None, group=f"watch-{run_dir}")
+
+    def _follow(self, model: str, run_dir: Path, process, group: str) -> None:
+        """Posts come back to this pane; the app runs the worker, so its failures reach the app's handler."""
+        work = functools.partial(workers.follow_run, self.post_message, model, run_dir, process)
+        self.app.run_worker(work, thread=True, group=group, exclusive=True, exit_on_error=False)
+
+    async def stop_all(self) -> None:
+        """Stop every running child with a checkpoint, and wait for them (off the event loop)."""
+        running = self.controller.stop_all()
+        if running:
+            self.notify("Stopping training: writing checkpoints…")
+            await self.run_worker(functools.partial(wait_all, running), thread=True).wait()
+
+    def on_unmount(self) -> None:
+        """However the app ends, no training child is left running without being told to stop."""
+        self.controller.stop_all()
+
+    # ---- what the runs report ----------------------------------------------------------------
+    @on(TrainingEvents)
+    def show_training(self, event: TrainingEvents) -> None:
+        self.show_events(event.model, event.events)
+        if event.warning:
+            self.notify(event.warning, title=event.model.capitalize(), severity="warning")
+        checkpoints = [e for e in event.events if isinstance(e, Checkpoint)]
+        if checkpoints and self.query_one("#follow-checkpoints", Switch).value and event.model in self.names:
+            self.post_message(self.NewWeights(event.model, Path(checkpoints[-1].path), checkpoints[-1].step))
+
+    @on(TrainingEnded)
+    def training_ended(self, event: TrainingEnded) -> None:
+        if event.returncode not in (0, None):
+            self.set_row_status(event.model, "error")
+            self.set_status(f"{event.model} stopped with an error: {event.error or 'see stderr.log'}")
+        else:
+            self.set_status(f"{event.model}: stopped with a checkpoint; Resume continues it")
 
     def set_status(self, text: str) -> None:
         self.query_one("#status", Static).update(text)
@@ -106,20 +160,22 @@ class TrainingPane(Widget):
 
     def _update_row(self, model: str, e: Event) -> None:
         self._ensure_row(model)
-        table = self.query_one(DataTable)
-        if isinstance(e, Train):
-            values = {"step": e.step, "loss": f"{e.loss:.3f}", "chars/s": f"{e.chars_per_s:,.0f}",
-                      "elapsed": _duration(e.elapsed), "status": "training"}
-        elif isinstance(e, Eval):
-            values = {"val": f"{e.val_loss:.3f}"}
-        elif isinstance(e, Failed):
-            values = {"status": "failed"}
-        elif isinstance(e, Finished):
-            values = {"status": f"stopped ({e.reason})"}
-        else:
-            return
-        for column, value in values.items():
-            table.update_cell(model, column, str(value))
+        for column, value in row_values(e).items():
+            self.query_one(DataTable).update_cell(model, column, str(value))
+
+
+def row_values(e: Event) -> dict:
+    """The table cells an event changes."""
+    if isinstance(e, Train):
+        return {"step": e.step, "loss": f"{e.loss:.3f}", "chars/s": f"{e.chars_per_s:,.0f}",
+                "elapsed": _duration(e.elapsed), "status": "training"}
+    if isinstance(e, Eval):
+        return {"val": f"{e.val_loss:.3f}"}
+    if isinstance(e, Failed):
+        return {"status": "failed"}
+    if isinstance(e, Finished):
+        return {"status": f"stopped ({e.reason})"}
+    return {}
 
 
 def _duration(seconds: float) -> str:

@@ -1,5 +1,5 @@
-"""The work done off the event loop. Each function runs in a thread worker, checks for
-cancellation as it goes, touches no widget, and only posts messages to the app."""
+"""The work done off the event loop: each function runs in a thread worker, checks for cancellation
+as it goes, touches no widget, and only posts messages (to the app or the pane that started it)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from engine.runs import Follower
 from engine.sampling import SampleSettings, prepare_seed, stream
 from tui.bank import ModelBank, Slot
 from tui.messages import CheckpointLoaded, GenerationProgress, ModelsLoaded, TraceReady, TrainingEnded, TrainingEvents
-from tui.training import TrainingJob
+from tui.training import TrainingProcess
 
 Post = Callable[[Message], object]
 
@@ -29,7 +29,7 @@ def load_models(post: Post, bank: ModelBank) -> None:
 
 
 clock = time.perf_counter  # tests put a fake clock here, for reproducible rates
-FRAME_SECONDS = 1 / 20  # post at most 20 times a second (the app draws at 10); posting is cheap
+FRAME_SECONDS = 0.1  # the one throttle of streaming text: each stream posts at most ten times a second
 BACKGROUND_NICE = 10  # heavy threads run at lower CPU priority than the event loop
 
 
@@ -39,7 +39,7 @@ def lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
 
 
-def generate(post: Post, slot: Slot, seed: str, settings: SampleSettings, length: int, run_id: int) -> None:
+def generate(post: Post, slot: Slot, seed: str, settings: SampleSettings, length: int, round_no: int) -> None:
     """Stream one model's continuation, posting the whole text so far at most once a frame."""
     worker = get_current_worker()
     lower_priority()
@@ -51,9 +51,9 @@ def generate(post: Post, slot: Slot, seed: str, settings: SampleSettings, length
         text += ch
         now = clock()
         if now - last_post >= FRAME_SECONDS:
-            post(GenerationProgress(slot.name, run_id, text, len(text) / max(now - start, 1e-6)))
+            post(GenerationProgress(slot.name, round_no, text, len(text) / max(now - start, 1e-6)))
             last_post = now
-    post(GenerationProgress(slot.name, run_id, text, len(text) / max(clock() - start, 1e-6),
+    post(GenerationProgress(slot.name, round_no, text, len(text) / max(clock() - start, 1e-6),
                             done=True, notice=prepared.warning()))
 
 
@@ -67,18 +67,20 @@ def trace(post: Post, slot: Slot, text: str) -> None:
         post(TraceReady(slot.loaded.vocab.decode(prepared.ids), arrays))
 
 
-def follow_run(post: Post, model: str, run_path: Path, job: TrainingJob | None, poll: float = 0.2) -> None:
+def follow_run(post: Post, model: str, run_path: Path, process: TrainingProcess | None, poll: float = 0.2) -> None:
     """Post a run's new events until its process ends (or, when only watching, until cancelled)."""
     worker = get_current_worker()
     follower = Follower(run_path)
 
     def should_stop() -> bool:
-        return worker.is_cancelled or (job is not None and not job.running)
+        return worker.is_cancelled or (process is not None and not process.running)
 
     for events in follower.batches(poll=poll, should_stop=should_stop, until_final=False):
         post(TrainingEvents(model, events, follower.take_warning()))
-    if job is not None and not worker.is_cancelled:
-        post(TrainingEnded(model, job.process.returncode if job.process else None, job.last_error()))
+    if process is not None and not worker.is_cancelled:
+        error = process.last_error()
+        process.discard_if_never_started()
+        post(TrainingEnded(model, process.returncode, error))
 
 
 def reload_checkpoint(post: Post, bank: ModelBank, model: str, weights: Path, step: int) -> None:
