@@ -6,7 +6,7 @@ import torch
 
 from engine.corpus import Corpus
 from engine.runs import Eval, Failed, Finished, RunDir, Train, follow
-from engine.train import Trainer, default_config, lr_at, resume_trainer
+from engine.train import DEFAULT_SECONDS, Budget, Trainer, default_config, lr_at, resume_trainer
 from tests.conftest import SMALL_TEXT
 
 
@@ -158,3 +158,28 @@ def test_fine_tuning_refuses_what_cannot_fit(tmp_path, corpus, change, message):
                       **change)
     with pytest.raises(ShakesError, match=message):
         Trainer(cfg, Corpus.from_text(text * 40) if text else corpus, RunDir(tmp_path / "b"))
+
+
+def test_building_a_trainer_writes_nothing_and_leaves_the_global_rng_alone(tmp_path, corpus):
+    torch.manual_seed(99)
+    before = torch.get_rng_state()
+    trainer = Trainer(tiny_config(max_steps=2), corpus, RunDir(tmp_path / "run"))
+    assert torch.equal(torch.get_rng_state(), before)
+    assert not (tmp_path / "run").exists()
+    again = Trainer(tiny_config(max_steps=2), corpus, RunDir(tmp_path / "other"))
+    assert all(torch.equal(a, b) for a, b in zip(trainer.model.parameters(), again.model.parameters(), strict=True))
+    assert trainer.run() == "finished" and (tmp_path / "run" / "metrics.jsonl").is_file()
+
+
+@pytest.mark.parametrize("steps, seconds, step, elapsed, spent, progress", [
+    (100, None, 50, 9999.0, None, 0.5),  # a step budget alone: time does not count
+    (100, None, 100, 1.0, "max_steps", 1.0),
+    (None, 10.0, 7, 5.0, None, 0.5),
+    (None, 10.0, 7, 10.0, "max_seconds", 1.0),
+    (100, 10.0, 80, 5.0, None, 0.8),  # both: whichever runs out first
+    (None, None, 0, DEFAULT_SECONDS, "max_seconds", 1.0),  # neither: the default time
+])
+def test_the_budget_is_steps_or_seconds_whichever_runs_out_first(steps, seconds, step, elapsed, spent, progress):
+    budget = Budget(steps, seconds)
+    assert budget.spent(step, elapsed) == spent
+    assert budget.progress(step, elapsed) == pytest.approx(progress)
