@@ -12,10 +12,12 @@ refuses anything that is not a well-formed event (a ``Follower`` skips and count
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import math
 import os
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +45,9 @@ class Start:
     device: str
     config: dict  # the TrainConfig
     model_config: dict
+    data_path: str | None = None  # the training text, as found (a resume reads it again) ...
+    data_sha256: str | None = None  # ... and its checksum (a resume refuses a text that differs)
+    pid: int | None = None  # the trainer's process (the app tells a run left running from a live one)
     time: float | None = None  # seconds since the epoch, set by the writer
 
 
@@ -142,8 +147,8 @@ def _hints(cls: type) -> dict:
 
 def _checked(kind: str, f: dataclasses.Field, hint, value):
     """value if it fits the field's type (an int is a fine float; a bool is neither), else BadLine."""
-    optional = hint in (float | None, str | None)
-    base = float if hint in (float, float | None) else hint
+    optional = hint in (float | None, str | None, int | None)
+    base = {float | None: float, str | None: str, int | None: int}.get(hint, hint)
     if value is None and optional:
         return None
     if base is float and isinstance(value, int | float) and not isinstance(value, bool):
@@ -192,27 +197,52 @@ class RunDir:
 
     def append(self, event: Event) -> Event:
         """The one writer: stamp the time and append one line, written with a single call so a
-        reader never sees half of it."""
+        reader never sees half of it. A file that does not end in a newline (a line torn by a crash)
+        gets one first, so the torn line stays alone and this event stays whole."""
         event = dataclasses.replace(event, time=round(time.time(), 3))
-        with open(self.metrics_path, "a", encoding="utf-8") as f:
-            f.write(encode(event) + "\n")
-            f.flush()
+        line = (encode(event) + "\n").encode("utf-8")
+        f = self._writer()
+        if f.seek(0, os.SEEK_END) > 0 and (f.seek(-1, os.SEEK_END), f.read(1))[1] != b"\n":
+            line = b"\n" + line
+        f.write(line)
+        f.flush()
         return event
+
+    def _writer(self):
+        """The metrics file, held open; OSError if the path no longer leads to it (the run folder was
+        deleted or replaced while training): better to stop than to write into a stranger's folder."""
+        if getattr(self, "_file", None) is None:
+            self._file = open(self.metrics_path, "a+b")  # noqa: SIM115 (held for the writer's life)
+            weakref.finalize(self, self._file.close)
+        held = os.fstat(self._file.fileno())
+        try:
+            now = os.stat(self.metrics_path)
+        except FileNotFoundError:
+            now = None
+        if now is None or (now.st_dev, now.st_ino) != (held.st_dev, held.st_ino):
+            raise OSError(errno.ENOENT, "the run folder was deleted or replaced while training",
+                          str(self.metrics_path))
+        return self._file
 
     def events(self) -> list[Event]:
         return Follower(self.path).read_new()
 
     def save_checkpoint(self, payload: dict) -> None:
         with atomic_path(self.checkpoint_path) as tmp:
-            torch.save(payload, tmp)
+            try:
+                torch.save(payload, tmp)
+            except RuntimeError as exc:  # torch's zip writer reports a failed write (disk full, EFBIG) so
+                raise OSError(errno.EIO, str(exc).strip().splitlines()[0], str(self.checkpoint_path)) from None
 
     def load_checkpoint(self, map_location: str | torch.device = "cpu") -> dict:
         if not self.checkpoint_path.is_file():
             raise ShakesError(f"no checkpoint to resume in {self.path}")
         try:
             return torch.load(self.checkpoint_path, map_location=map_location, weights_only=True)
-        except Exception as exc:  # a damaged file can raise many kinds of error
-            raise ShakesError(f"{self.checkpoint_path}: unreadable checkpoint ({exc})") from None
+        except Exception:  # a damaged or foreign file can raise many kinds of error; torch's text would
+            # suggest unpickling it (weights_only=False), which must never be done with a stranger's file
+            raise ShakesError(f"{self.checkpoint_path}: not a checkpoint this program wrote (damaged, or not "
+                              "ours); it was not loaded") from None
 
 
 # ---- the reader ------------------------------------------------------------------------------------

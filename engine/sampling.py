@@ -6,20 +6,39 @@ whole context, unlike a naive ``generate`` that runs the model over everything a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
 
 from engine.corpus import Vocab
+from engine.errors import ShakesError
 from engine.models import CharModel
+
+GREEDY_BELOW = 1e-3  # temperatures below this are greedy (dividing by 1e-45 would overflow to inf)
+MAX_RNG_SEED = 2**64 - 1  # what torch.Generator.manual_seed accepts
+RECURRENT_WINDOW = 1024  # a recurrent model reads at most the last this many characters of a seed (Mercutio: ~1 s)
+
+
+class BadSetting(ShakesError, ValueError):
+    """A sampling setting out of range: a ShakesError for the tools, a ValueError for input boxes."""
 
 
 @dataclass
 class SampleSettings:
-    temperature: float = 0.8  # 0 means greedy: always the most likely character
+    temperature: float = 0.8  # 0 (or below GREEDY_BELOW) means greedy: always the most likely character
     top_k: int | None = None  # sample only among the k most likely characters
     rng_seed: int | None = None  # same seed, same text
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.temperature, int | float) and math.isfinite(self.temperature)
+                and self.temperature >= 0):
+            raise BadSetting(f"temperature must be a finite number, 0 or more (0 is greedy), not {self.temperature}")
+        if self.top_k is not None and not (isinstance(self.top_k, int) and self.top_k >= 1):
+            raise BadSetting(f"top-k must be a whole number, 1 or more, not {self.top_k}")
+        if self.rng_seed is not None and not (isinstance(self.rng_seed, int) and 0 <= self.rng_seed <= MAX_RNG_SEED):
+            raise BadSetting(f"the rng seed must be a whole number from 0 to {MAX_RNG_SEED}, not {self.rng_seed}")
 
 
 @dataclass
@@ -44,14 +63,21 @@ def prepare_seed(vocab: Vocab, seed: str) -> PreparedSeed:
 
 def pick_next(logits: torch.Tensor, settings: SampleSettings, generator: torch.Generator) -> int:
     """Choose the next id from a (V,) row of logits."""
-    if settings.temperature <= 0:
+    if settings.temperature < GREEDY_BELOW:
         return int(torch.argmax(logits))
     logits = logits.float() / settings.temperature
     if settings.top_k is not None and 0 < settings.top_k < logits.numel():
         kth = torch.topk(logits, settings.top_k).values[-1]
         logits = logits.masked_fill(logits < kth, float("-inf"))
     probs = torch.softmax(logits, dim=-1)
+    if not torch.isfinite(probs).all():
+        raise ShakesError("the model's output is not a number (NaN or infinite): its weights are damaged")
     return int(torch.multinomial(probs, 1, generator=generator))
+
+
+def context_window(model: CharModel) -> int:
+    """How many of a seed's last characters the model reads: Romeo its block, the others RECURRENT_WINDOW."""
+    return model.max_context() or RECURRENT_WINDOW
 
 
 def stream(model: CharModel, vocab: Vocab, seed: str | PreparedSeed, n: int,
@@ -64,7 +90,7 @@ def stream(model: CharModel, vocab: Vocab, seed: str | PreparedSeed, n: int,
     generator.manual_seed(settings.rng_seed if settings.rng_seed is not None else torch.seed())
     model.eval()
     with torch.inference_mode():
-        idx = torch.tensor([prepared.ids], dtype=torch.long, device=device)
+        idx = torch.tensor([prepared.ids[-context_window(model):]], dtype=torch.long, device=device)
         logits, _, state = model(idx)
         for _ in range(n):
             nxt = pick_next(logits[0, -1].cpu(), settings, generator)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -14,9 +15,11 @@ from dataclasses import dataclass, field
 import torch
 
 from engine.batches import StreamBatches, WindowBatches
+from engine.checkpoints import check_checkpoint
 from engine.corpus import Corpus
 from engine.devices import resolve_device
 from engine.errors import ShakesError
+from engine.memory import check_batch_fits
 from engine.models import CharModel, build_model, config_from_dict, get_family, make_config
 from engine.models.base import map_state
 from engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
@@ -62,6 +65,9 @@ class TrainConfig:
         if "seed" in values:
             values.setdefault("rng_seed", values.pop("seed"))
         return cls(**values)
+
+
+TRAIN_CONFIG_KEYS = frozenset({f.name for f in dataclasses.fields(TrainConfig)} | {"seed"})  # "seed": older runs
 
 
 def default_config(model: str, **overrides) -> TrainConfig:
@@ -155,7 +161,7 @@ class Trainer:
                  on_step: Callable[[Trainer], None] | None = None, command: str = "",
                  saved_config: dict | None = None) -> None:
         self.cfg, self.corpus, self.run_dir, self.budget = cfg, corpus, run, cfg.budget
-        self.callbacks, self.on_step, self.command = callbacks or [], on_step, command
+        self.callbacks, self.on_step, self.command, self.text = callbacks or [], on_step, command, {}  # text: see cli
         self.device = resolve_device(cfg.device)
         self.stop_reason: str | None = None
         with torch.random.fork_rng(devices=[]):
@@ -165,6 +171,7 @@ class Trainer:
         limit = self.model.max_context()
         if limit is not None and cfg.seq_len > limit:
             raise ShakesError(f"--seq-len {cfg.seq_len} is longer than {cfg.model}'s context of {limit} characters")
+        check_batch_fits(self.model, cfg.batch_size, cfg.seq_len, self.device)
         self.optimizer = make_optimizer(self.model, cfg, fused=self.device.type == "cuda")
         batch_cls = StreamBatches if self.model.is_recurrent else WindowBatches
         self.batches = batch_cls(corpus.train.to(self.device), cfg.batch_size, cfg.seq_len, cfg.rng_seed)
@@ -190,8 +197,7 @@ class Trainer:
         """Train until the budget is spent or a stop is requested. Returns 'finished' or 'failed'."""
         self.run_dir.create()
         set_rng_state(self.rng, self.device, self.cfg.rng_seed)
-        self.emit(Start(model=self.cfg.model, step=self.step, params=self.model.num_params(), device=str(self.device),
-                        config=dataclasses.asdict(self.cfg), model_config=dataclasses.asdict(self.model.config)))
+        self.emit(start_event(self))
         losses, window_elapsed = [], self.elapsed
         if self.step == 0:
             self.evaluate()  # where the curve starts
@@ -252,8 +258,9 @@ class Trainer:
     # ---- evaluation, events, checkpoints ---------------------------------------------------
     def evaluate(self) -> None:
         self.last_eval_step, self.last_eval_elapsed = self.step, self.elapsed
-        train_loss = estimate_loss(self.model, self.corpus.train, self.cfg, rng_seed=self.step)
-        val_loss = estimate_loss(self.model, self.corpus.val, self.cfg, rng_seed=self.step + 1)
+        if (losses := train_and_val_estimates(self)) is None:
+            return  # stopped meanwhile: no estimate rather than half of one
+        train_loss, val_loss = losses
         if self.best_val is None or val_loss < self.best_val:
             self.best_val = val_loss
             self._save_weights(self.run_dir.best_weights_path)
@@ -309,19 +316,41 @@ def autocast_for(model: CharModel, device: torch.device):
 
 
 @torch.no_grad()
-def estimate_loss(model: CharModel, split: torch.Tensor, cfg: TrainConfig, rng_seed: int) -> float:
-    """Mean loss over cfg.eval_batches random windows (from a zero state); a quick estimate."""
+def estimate_loss(model: CharModel, split: torch.Tensor, cfg: TrainConfig, rng_seed: int,
+                  should_stop: Callable[[], bool] = lambda: False) -> float | None:
+    """Mean loss over cfg.eval_batches random windows (from a zero state); a quick estimate.
+    None if ``should_stop()`` turned true before the last batch."""
     model.eval()
     device = next(model.parameters()).device
     seq_len = min(cfg.seq_len, split.numel() - 2)  # a short validation split still gets an estimate
     batches = WindowBatches(split.to(device), cfg.batch_size, seq_len, rng_seed)
     total = 0.0
     for _ in range(cfg.eval_batches):
+        if should_stop():
+            model.train()
+            return None
         x, y, _ = batches.next()
         with autocast_for(model, device):
             total += model(x, y)[1].item()
     model.train()
     return total / cfg.eval_batches
+
+
+def start_event(trainer: Trainer) -> Start:
+    """What a (re)start records: the model, its configs, this process and the text (trainer.text: its path and
+    sha256, see engine.texts; a resume reads that text again)."""
+    return Start(model=trainer.cfg.model, step=trainer.step, params=trainer.model.num_params(),
+                 device=str(trainer.device), config=dataclasses.asdict(trainer.cfg),
+                 model_config=dataclasses.asdict(trainer.model.config), pid=os.getpid(), **trainer.text)
+
+
+def train_and_val_estimates(trainer: Trainer) -> tuple[float, float] | None:
+    """Both estimates at the trainer's step; None if a stop was requested meanwhile (a long
+    evaluation must not delay a stop)."""
+    stopping = lambda: trainer.stop_reason is not None  # noqa: E731
+    losses = [estimate_loss(trainer.model, split, trainer.cfg, trainer.step + i, stopping)
+              for i, split in enumerate((trainer.corpus.train, trainer.corpus.val))]
+    return None if None in losses else (losses[0], losses[1])
 
 
 def checkpoint_payload(trainer: Trainer) -> dict:
@@ -338,6 +367,8 @@ def checkpoint_payload(trainer: Trainer) -> dict:
         "carried_state": map_state(lambda t: t.detach().cpu(), trainer.state),
         "torch_rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state() if trainer.device.type == "cuda" else torch.empty(0),
+        "vocab": trainer.corpus.vocab.chars,
+        **trainer.text,
     }
 
 
@@ -350,18 +381,27 @@ def set_rng_state(rng: dict, device: torch.device, rng_seed: int) -> None:
         torch.cuda.manual_seed(rng_seed)
 
 
-def resume_trainer(run: RunDir, corpus: Corpus, **kwargs) -> Trainer:
-    """A Trainer for an existing run directory, restored from its checkpoint.
+def _weights_vocab(run: RunDir) -> str | None:
+    """The vocabulary of a run from before checkpoints recorded it: its weights file has it."""
+    try:
+        return load_weights(run.weights_path).vocab.chars
+    except ShakesError:
+        return None
+
+
+def resume_trainer(run: RunDir, corpus: Corpus, *, ckpt: dict | None = None, **kwargs) -> Trainer:
+    """A Trainer for an existing run directory, restored from its checkpoint (checked first).
 
     kwargs may raise the budget (max_steps, max_seconds) or move it to another device.
     """
-    ckpt = run.load_checkpoint()
+    ckpt = ckpt or run.load_checkpoint()
+    check_checkpoint(ckpt, run.checkpoint_path, TRAIN_CONFIG_KEYS)
     saved = TrainConfig.from_saved(ckpt["train_config"])
     cfg = dataclasses.replace(saved, **{k: v for k, v in kwargs.pop("overrides", {}).items() if v is not None})
-    saved_vocab_size = config_from_dict(cfg.model, ckpt["model_config"]).vocab_size
-    if saved_vocab_size != len(corpus.vocab):
-        raise ShakesError(f"the corpus has {len(corpus.vocab)} characters but the run was trained on "
-                          f"{saved_vocab_size}: resume with the same --data")
+    saved_vocab = ckpt.get("vocab") if isinstance(ckpt.get("vocab"), str) else _weights_vocab(run)
+    if saved_vocab != corpus.vocab.chars:
+        raise ShakesError(f"this text's alphabet ({len(corpus.vocab)} characters) is not the one the run was trained "
+                          f"on ({len(saved_vocab or '')}): resume with the same --data")
     trainer = Trainer(cfg, corpus, run, saved_config=ckpt["model_config"], **kwargs)
     trainer.restore(ckpt)
     return trainer
