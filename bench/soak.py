@@ -47,7 +47,8 @@ async def soak(minutes: float, data: str, runs_dir: Path, report) -> bool:
     from textual.widgets import Input, Select
     from textual.worker import WorkerState
 
-    from tui.app import ShakesApp
+    from tui.cli import create_app
+    from tui.widgets.training_pane import TrainingPane
 
     received, rounds, done = [0], [0], set()
 
@@ -57,7 +58,7 @@ async def soak(minutes: float, data: str, runs_dir: Path, report) -> bool:
         if type(message).__name__ == "GenerationProgress" and message.done:
             done.add(message.model)
 
-    app = ShakesApp(runs_dir=runs_dir, data=data, preset="tiny",
+    app = create_app(runs_dir=runs_dir, data=data, preset="tiny",
                     train_extra=["--seq-len", "32", "--batch-size", "8", "--eval-interval", "200",
                                  "--checkpoint-interval", "500"])
     async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
@@ -79,10 +80,10 @@ async def soak(minutes: float, data: str, runs_dir: Path, report) -> bool:
                 await pilot.press("enter")
             await pilot.pause(0.5)
             if elapsed >= next_report:
-                job = app.jobs["mercutio"]
+                job = app.query_one(TrainingPane).controller.processes["mercutio"]
                 report(figures(elapsed, received[0], count_lines(job.run.metrics_path), rounds[0]))
                 next_report += 1
-        job = app.jobs["mercutio"]
+        job = app.query_one(TrainingPane).controller.processes["mercutio"]
         failed = [str(w.error) for w in app.workers if w.state == WorkerState.ERROR]
         await app.action_quit()
     await asyncio.sleep(1)

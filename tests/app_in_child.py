@@ -7,18 +7,20 @@ import asyncio
 import sys
 from pathlib import Path
 
-from tui.app import ShakesApp
+from tui.cli import create_app
+from tui.widgets.training_pane import TrainingPane
 
 TRAINING = ["--seq-len", "16", "--batch-size", "4", "--eval-interval", "10", "--eval-batches", "2", "--max-steps",
             "100000", "--checkpoint-interval", "20"]
 
 
 async def main(runs_dir: str, data: str) -> None:
-    app = ShakesApp(runs_dir=Path(runs_dir), data=data, preset="tiny", train_extra=TRAINING)
+    app = create_app(runs_dir=Path(runs_dir), data=data, preset="tiny", train_extra=TRAINING)
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.press("f2")
         await pilot.click("#start")  # Benvolio
-        while not ((job := app.jobs.get("benvolio")) and job.run.checkpoint_path.exists()):
+        processes = app.query_one(TrainingPane).controller.processes
+        while not ((job := processes.get("benvolio")) and job.run.checkpoint_path.exists()):
             await pilot.pause(0.1)
         print(job.process.pid, job.run.path, flush=True)
         await asyncio.sleep(3600)

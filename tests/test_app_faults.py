@@ -14,6 +14,7 @@ from textual.widgets import Select, Static
 
 from tests.test_resume_checks import ROOT, TINY, lines
 from tests.tui_helpers import make_app, settle
+from tui.widgets.training_pane import TrainingPane
 
 
 def alive(pid: int) -> bool:
@@ -75,7 +76,7 @@ async def test_the_app_offers_runs_left_running(tmp_path, small_text_file):
         await pilot.press("f2")
         app.query_one("#model-select", Select).value = "mercutio"
         await pilot.click("#resume")
-        job = app.jobs["mercutio"]
+        job = app.query_one(TrainingPane).controller.processes["mercutio"]
         assert job.run.path == run
         before = len(lines(run))
         for _ in range(300):

@@ -13,10 +13,10 @@ import pytest
 
 from engine import cli
 from engine.errors import ShakesError
+from engine.shipped import SHIPPED_DIR as WEIGHTS_DIR
 from engine.weights import load_weights
 from tests.conftest import SMALL_TEXT
 from tests.hostile import ALPHABET, hostile_weights
-from weights import WEIGHTS_DIR
 
 KINDS = ["truncated", "random-bytes", "empty", "pickle", "torch-pickle", "oversized-header", "oversized-metadata",
          "negative-width", "string-width", "huge-width", "big-declared-width", "dropout-5", "unknown-setting",

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import cli
+from engine.models import family_names
 from engine.sampling import SampleSettings, context_window, prepare_seed, stream
 from tests.hostile import ALPHABET, good_weights
-from weights import MODELS
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 FASTER = settings(FAST, max_examples=12)  # each example runs a whole tool
@@ -43,7 +43,7 @@ def tiny_models(tmp_path_factory):
     from engine.weights import load_weights
 
     folder = tmp_path_factory.mktemp("tiny")
-    return {family: load_weights(good_weights(folder / f"{family}.safetensors", family)) for family in MODELS}
+    return {family: load_weights(good_weights(folder / f"{family}.safetensors", family)) for family in family_names()}
 
 
 def longest_input(model) -> list[int]:
@@ -139,7 +139,7 @@ async def test_the_seed_box_takes_any_text(tiny_models, tmp_path):
             app.query_one("#seed", Input).focus()
             await pilot.press("enter")
             await settle(pilot, app)
-            for family in MODELS:
+            for family in family_names():
                 assert len(app.query_one(f"#gen-{family}", GenerationPane).text) == 5, (family, seed[:20])
         assert not [w for w in app.workers if w.state == WorkerState.ERROR]
         assert not [n for n in app._notifications if n.severity == "error"]

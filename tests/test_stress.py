@@ -12,7 +12,8 @@ from textual.widgets import Input
 from textual.worker import WorkerState
 
 from tests.tui_helpers import settle
-from tui.app import ShakesApp
+from tui.cli import create_app
+from tui.widgets.training_pane import TrainingPane
 
 STRESS_SECONDS = 30.0
 KEYS = ["f1", "f2", "f3", "tab", "shift+tab", "left", "right", "up", "down", "g", "l", "s", "a", "Z", "space",
@@ -39,7 +40,7 @@ def rss_mb() -> float:
 async def test_random_keys_tabs_and_resizes_while_training_and_streaming(tmp_path, small_text_file):
     rng = random.Random(8)
     threads_before = {t.ident for t in threading.enumerate()}
-    app = ShakesApp(runs_dir=tmp_path / "runs", data=str(small_text_file), preset="tiny", train_extra=LONG_TRAINING)
+    app = create_app(runs_dir=tmp_path / "runs", data=str(small_text_file), preset="tiny", train_extra=LONG_TRAINING)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot, app)
         await pilot.press("f2")
@@ -62,7 +63,7 @@ async def test_random_keys_tabs_and_resizes_while_training_and_streaming(tmp_pat
             await pilot.pause(rng.uniform(0, 0.05))
             if not samples or elapsed - samples[-1][0] >= 5:
                 samples.append((elapsed, rss_mb()))
-        job = app.jobs["benvolio"]
+        job = app.query_one(TrainingPane).controller.processes["benvolio"]
         assert job.running, "training stopped during the stress"
         failed = [w for w in app.workers if w.state == WorkerState.ERROR]
         assert not failed, [w.error for w in failed]
