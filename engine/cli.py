@@ -165,7 +165,10 @@ def train_main(argv: list[str] | None = None) -> int:
         args.rng_seed = args.rng_seed if args.rng_seed is not None else args.old_seed
     if args.init:
         args.init = str(weights_for(args.init))
-        args.model = args.model or read_metadata(args.init)["family"]
+        family = read_metadata(args.init).get("family")
+        if family not in family_names():
+            raise ShakesError(f"{args.init}: unknown model family {family!r}")
+        args.model = args.model or family
     if not args.model and not args.resume:
         raise ShakesError(f"say which model to train: --model {'|'.join(family_names())} (or --resume RUN_DIR)")
     _set_threads(args.threads)

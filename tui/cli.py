@@ -57,5 +57,14 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     for run_dir in args.watch or []:
         if not run_dir.is_dir():
-            sys.exit(f"shakes-tui: error: --watch {run_dir}: no such run directory")
-    create_app(weights_dir=args.weights_dir, runs_dir=args.runs_dir, data=args.data, watch=args.watch).run()
+            refuse(f"--watch {run_dir}: no such run directory")
+    if args.runs_dir.exists() and not args.runs_dir.is_dir():
+        refuse(f"--runs-dir {args.runs_dir} is a file, not a folder")
+    app = create_app(weights_dir=args.weights_dir, runs_dir=args.runs_dir, data=args.data, watch=args.watch)
+    app.run()
+    sys.exit(app.return_code or 0)  # a crash inside the app (Textual prints it) is a failure, not status 0
+
+
+def refuse(message: str) -> None:
+    print(f"shakes-tui: error: {message}", file=sys.stderr)
+    sys.exit(2)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from textual.message import Message
 
@@ -68,3 +69,10 @@ class CheckpointLoaded(Message):
 class TraceReady(Message):
     text: str
     arrays: dict  # gate -> (T, layers, units) numpy array
+
+
+@dataclass
+class LeftRunning(Message):
+    """Runs under the runs folder marked running with nothing running them: (model, run folder) each."""
+
+    runs: list[tuple[str, Path]]

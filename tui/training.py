@@ -123,9 +123,23 @@ class TrainingController:
         if not resume:
             process = TrainingProcess(model, new_run_path(self.settings.runs_dir, model), self.settings)
         process.minutes = minutes
-        process.start(resume=resume)
+        try:
+            process.start(resume=resume)
+        except OSError as exc:  # the runs folder is a file, or not writable
+            process.discard_if_never_started()
+            return f"{model}: cannot start in {process.run.path}: {exc.strerror or exc}", None
         self.processes[model] = process
         return f"{model}: {'resumed' if resume else 'started'} in {process.run.path}", process
+
+    def adopt(self, runs: list[tuple[str, Path]]) -> list[TrainingProcess]:
+        """Runs left marked running with nothing running them (engine.recovery): Resume continues each
+        (the newest per model)."""
+        adopted = {}
+        for model, path in runs:
+            if model not in self.processes:
+                adopted[model] = TrainingProcess(model, path, self.settings)
+        self.processes.update(adopted)
+        return list(adopted.values())
 
     def running(self) -> list[TrainingProcess]:
         return [p for p in self.processes.values() if p.running]

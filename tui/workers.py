@@ -14,10 +14,19 @@ import torch
 from textual.message import Message
 from textual.worker import get_current_worker
 
+from engine.recovery import left_running
 from engine.runs import Follower
 from engine.sampling import SampleSettings, prepare_seed, stream
 from tui.bank import ModelBank, Slot
-from tui.messages import CheckpointLoaded, GenerationProgress, ModelsLoaded, TraceReady, TrainingEnded, TrainingEvents
+from tui.messages import (
+    CheckpointLoaded,
+    GenerationProgress,
+    LeftRunning,
+    ModelsLoaded,
+    TraceReady,
+    TrainingEnded,
+    TrainingEvents,
+)
 from tui.training import TrainingProcess
 
 Post = Callable[[Message], object]
@@ -86,3 +95,7 @@ def follow_run(post: Post, model: str, run_path: Path, process: TrainingProcess 
 def reload_checkpoint(post: Post, bank: ModelBank, model: str, weights: Path, step: int) -> None:
     slot = bank.load(model, weights, f"step {step} of {weights.parent.name}")
     post(CheckpointLoaded(model, step, slot.error))
+
+
+def find_left_running(post: Post, runs_dir: Path) -> None:
+    post(LeftRunning(left_running(runs_dir)))

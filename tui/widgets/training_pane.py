@@ -15,7 +15,7 @@ from textual.widgets import Button, DataTable, Input, Label, Select, Static, Swi
 
 from engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
 from tui import workers
-from tui.messages import TrainingEnded, TrainingEvents
+from tui.messages import LeftRunning, TrainingEnded, TrainingEvents
 from tui.training import TrainingController, TrainingSettings, wait_all
 from tui.widgets.loss_chart import LossChart
 
@@ -75,6 +75,16 @@ class TrainingPane(Widget):
         for column in COLUMNS:
             table.add_column(column, key=column)
         self.query_one("#sample", Static).border_title = "latest validation sample"
+        find = functools.partial(workers.find_left_running, self.post_message, self.controller.settings.runs_dir)
+        self.app.run_worker(find, thread=True, group="left-running", exit_on_error=False)
+
+    @on(LeftRunning)
+    def offer_left_running(self, event: LeftRunning) -> None:
+        for process in (adopted := self.controller.adopt(event.runs)):
+            self.set_row_status(process.model, "left running")
+        if adopted:
+            self.set_status(f"left running with nothing training them: {', '.join(p.run.path.name for p in adopted)}"
+                            " (pick the model and press Resume)")
 
     # ---- commands --------------------------------------------------------------------------
     @on(Button.Pressed)
