@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import os
 import sys
@@ -51,9 +52,11 @@ async def soak(minutes: float, data: str, runs_dir: Path, report) -> bool:
     from tui.widgets.training_pane import TrainingPane
 
     received, rounds, done = [0], [0], set()
+    recent = collections.deque(maxlen=256)  # a message bubbling up reaches the hook once per widget: count it once
 
     def hook(message) -> None:
-        if type(message).__name__ == "TrainingEvents":
+        if type(message).__name__ == "TrainingEvents" and not any(m is message for m in recent):
+            recent.append(message)
             received[0] += len(message.events)
         if type(message).__name__ == "GenerationProgress" and message.done:
             done.add(message.model)
