@@ -187,6 +187,10 @@ def train_main(argv: list[str] | None = None) -> int:
         trainer.callbacks.append(progress.on_event)
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: trainer.request_stop("signal"))
+    try:  # the folder exists before we name it, so a folder that cannot be made is the only line
+        trainer.run_dir.create()
+    except OSError as exc:
+        raise ShakesError(write_failure(exc)) from None
     print(f"shakes-train: {trainer.cfg.model} ({trainer.model.num_params():,} parameters) on {trainer.device}, "
           f"run directory {trainer.run_dir.path}", file=sys.stderr)
     with progress or _nothing():
