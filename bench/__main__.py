@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bench import growth
 from bench.app_rows import app_rows
+from bench.busy import busy_rows
 from bench.report import print_growth, print_table, write_json
 from bench.speed import generation_rows, trace_rows, training_rows
 
@@ -24,6 +25,7 @@ def main() -> None:
     rows += generation_rows(preset, reps)
     rows += trace_rows(preset, reps=2 if args.quick else 3)
     rows += app_rows(seconds=2.0 if args.quick else 10.0, data=args.data, tiny=args.quick)
+    rows += busy_rows(args.quick)
     print_table(rows)
     tables = {
         "generation ms/char by context": growth.generation_by_context(

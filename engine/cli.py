@@ -33,6 +33,7 @@ from engine.progress import TrainProgress, download_progress
 from engine.runs import BEST_WEIGHTS, CHECKPOINT, METRICS, WEIGHTS, Failed, RunDir, new_run_path
 from engine.sampling import SampleSettings, prepare_seed, stream
 from engine.shipped import weights_for
+from engine.threads import set_threads
 from engine.train import TRAIN_CONFIG_KEYS, Trainer, default_config, resume_trainer
 from engine.weights import load_weights, read_metadata, update_summary
 
@@ -68,9 +69,16 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _set_threads(threads: int | None) -> None:
-    if threads:
-        torch.set_num_threads(threads)
+THREADS_HELP = ("CPU threads for PyTorch (default: the cores that other work leaves idle, at least 1; "
+                "one for sampling and tracing)")
+
+
+def _set_threads(threads: int | None, per_character: bool = False) -> None:
+    set_threads(threads, per_character=per_character)  # see engine/threads.py: fair on a busy machine
+
+
+def _threads_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--threads", type=positive(int), help=THREADS_HELP)
 
 
 def _number(kind, ok, what: str):
@@ -114,7 +122,7 @@ def device_name(name: str) -> str:
 def add_machine_flags(p: argparse.ArgumentParser, device_default: str = "auto") -> None:
     p.add_argument("--device", default=device_default, type=device_name,
                    help="auto (CUDA, then MPS, then CPU), cpu, cuda or mps")
-    p.add_argument("--threads", type=positive(int), help="CPU threads for PyTorch")
+    _threads_flag(p)
 
 
 # ---- shakes-train ------------------------------------------------------------------------------
@@ -304,7 +312,9 @@ def sample_main(argv: list[str] | None = None) -> int:
     p.add_argument("--temperature", type=at_least_zero(float), default=0.8, help="0 (or below 0.001) for greedy")
     p.add_argument("--top-k", type=positive(int))
     p.add_argument("--rng-seed", type=rng_seed, help="the same RNG seed gives the same text")
+    _threads_flag(p)
     args = p.parse_args(argv)
+    _set_threads(args.threads, per_character=True)
     loaded = load_weights(args.weights or weights_for(args.model))
     prepared = prepare_seed(loaded.vocab, args.seed)
     if prepared.warning():
@@ -329,7 +339,9 @@ def trace_main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-chars", type=positive(int), default=TRACE_CHARS,
                    help=f"trace at most the first this many known characters (default {TRACE_CHARS:,})")
     p.add_argument("--weights", default="mercutio", help="a Mercutio weights file (default: the shipped one)")
+    _threads_flag(p)
     args = p.parse_args(argv)
+    _set_threads(args.threads, per_character=True)
     out = Path(args.out)
     if out.exists() and not args.force:
         raise ShakesError(f"{out} exists: pass --force to overwrite it, or another --out")

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-import torch
+
+import engine  # noqa: F401  before torch: OpenMP's idle threads then sleep (see engine/threads.py)
 
 REAL_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tinyshakespeare.txt"
 SMALL_TEXT = (
@@ -20,6 +21,8 @@ def _isolate(tmp_path, monkeypatch):
     """No test reads the user's cache or environment; torch stays on few threads."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.delenv("SHAKES_DATA", raising=False)
+    import torch  # after engine, above
+
     torch.set_num_threads(2)
 
 

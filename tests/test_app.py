@@ -9,7 +9,7 @@ from textual.worker import WorkerState
 from engine.models import family_names
 from engine.runs import Checkpoint, Finished, RunDir, Train
 from tests.conftest import SMALL_TEXT
-from tests.tui_helpers import make_app, settle
+from tests.tui_helpers import make_app, open_tab, settle, until
 from tui.messages import CheckpointLoaded, GenerationProgress, TraceReady, TrainingEnded, TrainingEvents
 from tui.widgets.gate_heatmap import GateHeatmap
 from tui.widgets.gates_pane import GatesPane
@@ -94,9 +94,7 @@ async def test_function_keys_switch_tabs_and_focus_their_pane(tmp_path):
 async def test_gate_keys_switch_gate_layer_units_and_cursor(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
-        await settle(pilot, app)
-        await pilot.press("f3")
-        heatmap = app.query_one(GateHeatmap)
+        heatmap = await open_tab(pilot, "f3", GateHeatmap)
         assert heatmap.text == "ROMEO:\n" and heatmap.arrays["f"].shape == (7, 3, 512)
         await pilot.press("g")
         assert heatmap.gate == "i"
@@ -106,9 +104,10 @@ async def test_gate_keys_switch_gate_layer_units_and_cursor(tmp_path):
         assert heatmap.layer_no == 1
         await pilot.press("s")
         assert heatmap.mode == "saturated"
+        row = heatmap.cursor_row
         await pilot.press("right", "right", "down")
         await pilot.pause(0.1)
-        assert (heatmap.cursor_t, heatmap.cursor_row) == (2, 1)
+        assert (heatmap.cursor_t, heatmap.cursor_row) == (2, row + 1)
         info = str(app.query_one("#gate-info", Static).render())
         value = heatmap.arrays["c"][2, 1, heatmap.cursor_unit]
         assert f"unit {heatmap.cursor_unit}" in info and f"{value:+.3f}" in info and "'M'" in info
@@ -122,10 +121,11 @@ async def test_gates_follow_the_seed_and_mercutios_continuation(tmp_path):
         await settle(pilot, app)
         heatmap = app.query_one(GateHeatmap)
         mercutio = app.query_one("#gen-mercutio", GenerationPane)
+        # the trace starts when the finished text is drawn, and typed text waits 0.3 s: slower when busy
+        await until(pilot, lambda: len(heatmap.text) == 30)
         assert heatmap.text == "To be" + mercutio.text and heatmap.arrays["h"].shape[0] == 30
         app.query_one("#seed", Input).value = "Juliet"
-        await pilot.pause(0.5)
-        await settle(pilot, app)
+        await until(pilot, lambda: heatmap.text == "Juliet")
         assert heatmap.text == "Juliet"
 
 

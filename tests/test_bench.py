@@ -16,7 +16,7 @@ def test_quick_bench_prints_the_table_and_writes_json(tmp_path, small_text_file)
     assert all({"what", "figure", "reference", "ratio", "goal", "pass"} <= set(row) for row in rows)
     names = " ".join(row["what"] for row in rows)
     for expected in ("train chars/s benvolio", "train chars/s romeo", "train GFLOP/s romeo",
-                     "generate chars/s mercutio", "first char", "gate trace", "event-loop lag", "peak RSS"):
+                     "generate chars/s mercutio", "first char", "gate trace", "event-loop lag", "peak RSS", "beside"):
         assert expected in names
     assert all(row["figure"] > 0 for row in rows)
     assert set(data["growth"]) == {"generation ms/char by context", "gate trace ms by text length",

@@ -7,10 +7,11 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 from textual.widgets import Input
 
 from engine.runs import decode
-from tests.tui_helpers import fake_clock, make_app, no_blink, settle
+from tests.tui_helpers import fake_clock, make_app, no_blink, run_events, settle
 from tui.messages import TrainingEvents
 from tui.widgets.training_pane import TrainingPane
 
@@ -83,3 +84,48 @@ class TestGates:
             await pilot.pause(0.2)
 
         assert snap_compare(make_app(tmp_path), terminal_size=(120, 36), run_before=gates)
+
+
+SMALL = {"80x24": (80, 24), "60x15": (60, 15)}
+
+
+@pytest.mark.parametrize("size", list(SMALL))
+class TestSmallTerminals:
+    """Every tab where a laptop split or a phone's terminal leaves little room."""
+
+    def test_generate(self, snap_compare, tmp_path, monkeypatch, size):
+        fake_clock(monkeypatch)
+        assert snap_compare(make_app(tmp_path), terminal_size=SMALL[size], run_before=generate_fixed)
+
+    def test_train_chart_from_step_0(self, snap_compare, tmp_path, size):
+        """A run whose first point is its step-0 validation, the highest of all: it is drawn."""
+
+        async def feed(pilot):
+            await settle(pilot, pilot.app)
+            await no_blink(pilot)
+            await pilot.press("f2")
+            pilot.app.query_one(TrainingPane).post_message(TrainingEvents("benvolio", run_events()))
+            await pilot.pause(1.0)
+
+        assert snap_compare(make_app(tmp_path), terminal_size=SMALL[size], run_before=feed)
+
+    def test_gates(self, snap_compare, tmp_path, monkeypatch, size):
+        fake_clock(monkeypatch)
+
+        async def gates(pilot):
+            await generate_fixed(pilot, seed="To be, or not to be", length="60")
+            await pilot.press("f3", "right", "right", "down")
+            await pilot.pause(0.2)
+
+        assert snap_compare(make_app(tmp_path), terminal_size=SMALL[size], run_before=gates)
+
+    def test_focused_number_field(self, snap_compare, tmp_path, size):
+        """F1, Tab, Tab: the temperature field has the focus and still shows 0.8."""
+
+        async def focus(pilot):
+            await settle(pilot, pilot.app)
+            await no_blink(pilot)
+            await pilot.press("f1", "tab", "tab")
+            await pilot.pause(0.2)
+
+        assert snap_compare(make_app(tmp_path), terminal_size=SMALL[size], run_before=focus)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from textual.widgets import Input
 
+from engine.runs import Eval, Event, Start, Train
 from tui import workers
 from tui.app import ShakesApp
 from tui.cli import create_app
@@ -44,6 +45,33 @@ async def settle(pilot, app) -> None:
     await pilot.pause(0.1)
 
 
+async def until(pilot, condition, seconds: float = 20.0) -> None:
+    """Wait (at most `seconds`) for a condition that a timer and then a worker make true."""
+    for _ in range(int(seconds / 0.1)):
+        if condition():
+            return
+        await pilot.pause(0.1)
+        await settle(pilot, pilot.app)
+
+
+async def open_tab(pilot, key: str, kind):
+    """Wait for the app to settle, press a tab's key, and return the tab's widget of that kind."""
+    await settle(pilot, pilot.app)
+    await pilot.press(key)
+    await pilot.pause()
+    return pilot.app.query_one(kind)
+
+
 async def no_blink(pilot) -> None:
     for widget in pilot.app.query(Input):
         widget.cursor_blink = False
+
+
+def run_events(n_train: int = 30, evals=((0, 4.18), (150, 2.6), (300, 2.1))) -> list[Event]:
+    """A made-up run whose first point is a validation at step 0 (the highest loss of all)."""
+    events: list[Event] = [Start(model="benvolio", step=0, params=1, device="cpu", config={}, model_config={})]
+    events += [Eval(step=s, train_loss=v, val_loss=v, sample="") for s, v in evals if s == 0]
+    events += [Train(step=10 * (k + 1), loss=4.0 - 0.06 * k, lr=1e-3, chars_per_s=1000, elapsed=float(k))
+               for k in range(n_train)]
+    events += [Eval(step=s, train_loss=v, val_loss=v, sample="") for s, v in evals if s > 0]
+    return events

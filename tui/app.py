@@ -17,10 +17,12 @@ from engine.models import family_names
 from engine.shipped import SHIPPED_DIR
 from tui import workers
 from tui.bank import ModelBank, gated_model
+from tui.commands import ShakesCommands
 from tui.messages import CheckpointLoaded, GenerationProgress, ModelsLoaded, while_running
 from tui.training import TrainingSettings
 from tui.widgets.gates_pane import GatesPane
 from tui.widgets.generation_pane import GenerationPane
+from tui.widgets.help_screen import HelpScreen
 from tui.widgets.seed_bar import SeedBar
 from tui.widgets.training_pane import TrainingPane
 
@@ -32,7 +34,9 @@ class ShakesApp(App):
     SUB_TITLE = "Benvolio (RNN) · Mercutio (LSTM) · Romeo (Transformer)"
     CSS_PATH = "app.tcss"
     BINDINGS = [Binding("f1", "show_tab('generate')", "Generate"), Binding("f2", "show_tab('train')", "Train"),
-                Binding("f3", "show_tab('gates')", "Gates"), Binding("ctrl+q", "quit", "Quit")]
+                Binding("f3", "show_tab('gates')", "Gates"), Binding("question_mark", "help", "Help"),
+                Binding("ctrl+q", "quit", "Quit")]
+    COMMANDS = App.COMMANDS | {ShakesCommands}
 
     def __init__(self, *, weights_dir: Path = SHIPPED_DIR, training: TrainingSettings | None = None,
                  watch: list[Path] | None = None, after_load: Callable[[], None] = lambda: None) -> None:
@@ -43,6 +47,7 @@ class ShakesApp(App):
         self.training, self.watch_dirs, self.after_load = training or TrainingSettings(), watch or [], after_load
         self.round_no = 0  # generation rounds: a new seed starts the next one and cancels the last
         self.seed = ""
+        self.noticed: set[str] = set()  # notices already shown for this seed: once, not once per model
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -63,6 +68,8 @@ class ShakesApp(App):
         self.run_in_thread(workers.load_models, self.bank, group="load")
         for run_dir in self.watch_dirs:
             self.query_one(TrainingPane).follow_run_dir(Path(run_dir))
+        if self.watch_dirs:
+            self.action_show_tab("train")
 
     def run_in_thread(self, fn, *args, group: str) -> Worker:
         return self.run_worker(functools.partial(fn, self.post_message, *args), thread=True, group=group,
@@ -70,13 +77,21 @@ class ShakesApp(App):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
+        self.query_one(FOCUS_TARGETS[tab]).focus()  # also when the tab was already showing
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen):
+        """Textual's own, less its Screenshot (it saves to a Downloads folder that may not exist): ours says where."""
+        return (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
 
     @on(TabbedContent.TabActivated)
     def focus_tab(self, event: TabbedContent.TabActivated) -> None:
         """Give each tab's main widget the focus, so keys work at once (and focus never stays hidden)."""
-        target = FOCUS_TARGETS.get(event.pane.id or "")
-        if target and not self.query_one(target).has_focus:
-            self.query_one(target).focus()
+        found = self.query(FOCUS_TARGETS.get(event.pane.id or "", "#none"))
+        if found and not found.first().has_focus:  # none while the app shuts down
+            found.first().focus()
 
     @on(ModelsLoaded)
     @while_running
@@ -84,12 +99,16 @@ class ShakesApp(App):
         self.after_load()
         for name in self.names:
             self.query_one(f"#gen-{name}", GenerationPane).set_slot(self.bank.get(name))
+        sizes = [len(slot.loaded.vocab.chars) for slot in map(self.bank.get, self.names) if slot.loaded is not None]
+        self.query_one(SeedBar).vocab_size = max(sizes, default=None)
+        if self.gated is not None and self.bank.get(self.gated).loaded is None:
+            self.query_one(GatesPane).set_unavailable(self.gated, self.bank.get(self.gated).error or "")
         self.retrace(self.query_one(SeedBar).seed_text)
 
     @on(SeedBar.Submitted)
     def generate(self, event: SeedBar.Submitted) -> None:
         self.round_no += 1
-        self.seed = event.seed
+        self.seed, self.noticed = event.seed, set()
         for name in self.names:
             slot, pane = self.bank.get(name), self.query_one(f"#gen-{name}", GenerationPane)
             if slot.loaded is None:
@@ -110,8 +129,9 @@ class ShakesApp(App):
         if event.round_no != self.round_no:
             return  # a cancelled stream's last words
         self.query_one(f"#gen-{event.model}", GenerationPane).update_text(event.text, event.chars_per_s, event.done)
-        if event.done and event.notice:
-            self.notify(event.notice, title=event.model.capitalize(), severity="warning")
+        if event.done and event.notice and event.notice not in self.noticed:  # once, not once per model
+            self.noticed.add(event.notice)
+            self.notify(event.notice, title="Seed", severity="warning")
         if event.done and event.model == self.gated:
             self.retrace(self.seed + event.text)
 

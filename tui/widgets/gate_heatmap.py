@@ -16,11 +16,11 @@ from textual.widget import Widget
 from engine.models.lstm import GATE_NAMES
 
 GATE_ORDER = ("f", "i", "g", "o", "c", "h")
-UNIT_MODES = {
-    "active": "most active (mean |value|)",
-    "saturated": "most saturated (share near its limits)",
-    "variable": "most variable (std over the text)",
-    "index": "by index",
+UNIT_MODES = {  # how the units are ordered: the title's words, and what they mean (for the help screen)
+    "active": ("most active first", "mean |value| over the text"),
+    "saturated": ("most saturated first", "share of characters near the gate's limits"),
+    "variable": ("most variable first", "standard deviation over the text"),
+    "index": ("by index", "unit 0 at the top"),
 }
 LABEL_WIDTH = 6
 
@@ -41,6 +41,37 @@ def cell_colour(gate: str, value: float) -> Color:
     if v >= 0:
         return Color.from_rgb(20 + 235 * v, 20 + 50 * v, 20 + 50 * v)
     return Color.from_rgb(20 + 60 * -v, 20 + 110 * -v, 20 + 235 * -v)
+
+
+def luminance(colour: Color) -> float:
+    """Relative luminance (WCAG 2): 0 for black, 1 for white."""
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+              for c in (v / 255 for v in colour.get_truecolor())]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def text_colour(bg: Color) -> str:
+    """Black or white (true colours: a terminal's "white" may be light grey), whichever has the higher
+    contrast on bg: always at least 4.5:1."""
+    return "#000000" if (luminance(bg) + 0.05) / 0.05 > 1.05 / (luminance(bg) + 0.05) else "#ffffff"
+
+
+LEGEND_CELLS = 9
+MEANINGS = {"f": ("forget", "keep"), "i": ("ignore", "write"), "o": ("hide", "show")}
+
+
+def legend(gate: str, unit_scale: float) -> str:
+    """The colour scale of a gate with its range, as console markup (for a border subtitle).
+    C is drawn per unit against its own largest |value|, so its range is the cursor unit's."""
+    lo = 0.0 if gate in MEANINGS else -1.0
+    cells = "".join(f"[on {cell_colour(gate, lo + (1 - lo) * k / (LEGEND_CELLS - 1)).name}] [/]"
+                    for k in range(LEGEND_CELLS))
+    if gate in MEANINGS:
+        low, high = MEANINGS[gate]
+        return f" 0 {low} {cells} 1 {high} "
+    span = unit_scale if gate == "c" else 1.0
+    note = " (this unit's range)" if gate == "c" else ""
+    return f" {-span:+.2f} {cells} {span:+.2f}{note} "
 
 
 def rank_units(values: np.ndarray, gate: str, mode: str) -> np.ndarray:
@@ -101,10 +132,11 @@ class GateHeatmap(Widget, can_focus=True):
         self.text = ""
         self.arrays: dict[str, np.ndarray] = {}
         self.units = np.arange(0)
+        self.unavailable: tuple[str, str] | None = None  # (model, why) when there is nothing to trace
 
     # ---- data and selection ------------------------------------------------------------------
     def set_trace(self, text: str, arrays: dict[str, np.ndarray]) -> None:
-        self.text, self.arrays = text, arrays
+        self.text, self.arrays, self.unavailable = text, arrays, None
         self.layer_no = min(self.layer_no, self.n_layers - 1) if self.n_layers else 0
         self.cursor_t = min(self.cursor_t, max(len(text) - 1, 0))
         self._rank()
@@ -118,23 +150,28 @@ class GateHeatmap(Widget, can_focus=True):
         return self.arrays[self.gate][:, self.layer_no, :] if self.arrays else np.zeros((0, 0))
 
     def _rank(self) -> None:
+        """Order the units afresh; the cursor stays on the unit it was on."""
+        unit = self.cursor_unit if len(self.units) else None
         self.units = rank_units(self.values(), self.gate, self.mode)
-        if self.arrays:
-            kind = "state" if self.gate in ("c", "h") else "gate"
-            self.border_title = f"{GATE_NAMES[self.gate]} {kind} · layer {self.layer_no + 1}/{self.n_layers}"
-            self.border_subtitle = UNIT_MODES[self.mode]
-        self.cursor_row = min(self.cursor_row, max(len(self.units) - 1, 0))
+        rows = np.flatnonzero(self.units == unit)
+        self.cursor_row = int(rows[0]) if len(rows) else 0
+        self._label()
         self._announce()
         self.refresh()
+
+    def _label(self) -> None:
+        if not self.arrays:
+            return
+        kind = "state" if self.gate in ("c", "h") else "gate"
+        self.border_title = (f"{GATE_NAMES[self.gate]} {kind} · layer {self.layer_no + 1}/{self.n_layers}"
+                             f" · {UNIT_MODES[self.mode][0]}")
+        scale = display_scale(self.gate, self.values())
+        self.border_subtitle = legend(self.gate, float(scale[self.cursor_unit]) if len(scale) else 1.0)
 
     def watch_gate(self) -> None:
         self._rank()
 
-    def watch_layer_no(self) -> None:
-        self._rank()
-
-    def watch_mode(self) -> None:
-        self._rank()
+    watch_layer_no = watch_mode = watch_gate
 
     @property
     def cursor_unit(self) -> int:
@@ -165,6 +202,8 @@ class GateHeatmap(Widget, can_focus=True):
             return
         self.cursor_t = int(np.clip(self.cursor_t + dt, 0, len(self.text) - 1))
         self.cursor_row = int(np.clip(self.cursor_row + drow, 0, len(self.units) - 1))
+        if self.gate == "c":
+            self._label()  # C's range is the cursor unit's own
         self._announce()
         self.refresh()
 
@@ -184,26 +223,43 @@ class GateHeatmap(Widget, can_focus=True):
         row0 = max(0, min(self.cursor_row - rows // 2, len(self.units) - rows))
         return t0, row0
 
+    def set_unavailable(self, model: str, reason: str) -> None:
+        """No model to trace (its weights are missing or damaged): say so instead of waiting for a seed."""
+        self.unavailable = (model.capitalize(), reason)
+        self.refresh()
+
     def render(self) -> Text:
         if not self.arrays:
-            return Text("Type a seed in the Generate tab: Mercutio's gates appear here.", style="italic dim")
+            return placeholder(self.unavailable)
         t0, row0 = self._window()
         cols = max(self.content_size.width - LABEL_WIDTH, 1)
         rows = max(self.content_size.height - 1, 1)
         visible_t = range(t0, min(t0 + cols, len(self.text)))
-        out = Text(" " * LABEL_WIDTH)
+        return draw(self.text, self.gate, self.values(), self.units[row0:row0 + rows], visible_t,
+                    (self.cursor_t, self.cursor_unit))
+
+
+def placeholder(unavailable: tuple[str, str] | None) -> Text:
+    """What the heatmap says before there is a trace: why not, when the model has no weights."""
+    if unavailable:
+        model, reason = unavailable
+        return Text(f"No {model} weights, so no gates to show: {reason}\n"
+                    f"Train {model} in the Train tab (F2); live weights bring it here.", style="italic")
+    return Text("Type a seed in the Generate tab: Mercutio's gates appear here.", style="italic dim")
+
+
+def draw(text: str, gate: str, values: np.ndarray, units: np.ndarray, visible_t: range,
+         cursor: tuple[int, int]) -> Text:
+    """The characters on top, then one row per unit (labelled) of cells coloured by value; the
+    cursor, (character, unit), reversed on the labels and marked ▣ in its cell."""
+    out = Text(" " * LABEL_WIDTH)
+    for t in visible_t:
+        out.append(shown_char(text[t]), style="reverse bold" if t == cursor[0] else "bold")
+    scale = display_scale(gate, values)
+    for unit in map(int, units):
+        out.append("\n")
+        out.append(f"{unit:>5} ", style="reverse" if unit == cursor[1] else "dim")
         for t in visible_t:
-            style = "reverse bold" if t == self.cursor_t else "bold"
-            out.append(shown_char(self.text[t]), style=style)
-        values = self.values()
-        scale = display_scale(self.gate, values)
-        for row in range(row0, min(row0 + rows, len(self.units))):
-            unit = int(self.units[row])
-            label_style = "reverse" if row == self.cursor_row else "dim"
-            out.append("\n")
-            out.append(f"{unit:>5} ", style=label_style)
-            for t in visible_t:
-                cursor = t == self.cursor_t and row == self.cursor_row
-                bg = cell_colour(self.gate, values[t, unit] / scale[unit])
-                out.append("▣" if cursor else " ", style=Style(bgcolor=bg, color="white"))
-        return out
+            bg = cell_colour(gate, values[t, unit] / scale[unit])
+            out.append("▣" if (t, unit) == cursor else " ", style=Style(bgcolor=bg, color=text_colour(bg)))
+    return out

@@ -9,6 +9,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
+from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import Static
 
@@ -16,7 +17,7 @@ from engine.models.lstm import GATE_NAMES
 from tui import workers
 from tui.bank import Slot
 from tui.messages import TraceReady
-from tui.widgets.gate_heatmap import GateHeatmap, cell_colour, display_scale, shown_char
+from tui.widgets.gate_heatmap import GateHeatmap, cell_colour, display_scale, shown_char, text_colour
 
 MAX_TRACE_CHARS = 1000  # the gate view is read character by character; 5,000 would cost 700 MB and 2 s
 HELP = "g gate · l layer · s unit order · arrows or click: cursor"
@@ -34,8 +35,9 @@ class UnitText(Static):
         out = Text()
         scale = float(display_scale(gate, values[:, None])[0])
         for t, ch in enumerate(text):
-            style = Style(bgcolor=cell_colour(gate, values[t] / scale), color="white", underline=t == cursor_t)
-            out.append(ch if ch != "\n" else "⏎\n", style=style)
+            bg = cell_colour(gate, values[t] / scale)
+            out.append(ch if ch != "\n" else "⏎\n", style=Style(bgcolor=bg, color=text_colour(bg),
+                                                               underline=t == cursor_t))
         self.update(out)
 
 
@@ -43,6 +45,7 @@ class GatesPane(Widget):
     DEFAULT_CSS = """
     GatesPane { layout: vertical; }
     GatesPane #gate-info { height: 1; padding: 0 1; }
+    GatesPane GateHeatmap { min-height: 4; }
     """
 
     def compose(self) -> ComposeResult:
@@ -53,6 +56,7 @@ class GatesPane(Widget):
     def __init__(self) -> None:
         super().__init__()
         self._timer = None  # a debounced trace of the seed being typed
+        self._full_length = 0  # characters of the text last sent to the trace, before the cut
 
     def trace(self, slot: Slot, text: str, delay: float = 0.0) -> None:
         """Trace the model's gates over text (its first MAX_TRACE_CHARS) in a thread worker, after
@@ -61,19 +65,33 @@ class GatesPane(Widget):
             self._timer.stop()
         self._timer = self.set_timer(delay, lambda: self.trace(slot, text)) if delay else None
         if not delay:
+            self._full_length = len(text)
             work = functools.partial(workers.trace, self.post_message, slot, text[:MAX_TRACE_CHARS])
             self.app.run_worker(work, thread=True, group="trace", exclusive=True, exit_on_error=False)
 
+    def on_resize(self, event: Resize) -> None:
+        """The coloured text takes at most a third of the tab; the heatmap, the main view, the rest."""
+        self.query_one(UnitText).styles.max_height = max(3, event.size.height // 3)
+
     @on(TraceReady)
     def set_trace(self, event: TraceReady) -> None:
+        """Show a trace; when the text was cut to MAX_TRACE_CHARS, say so."""
         self.query_one(GateHeatmap).set_trace(event.text, event.arrays)
+        cut = self._full_length > len(event.text)
+        self.query_one(UnitText).border_subtitle = (
+            f"traced the first {len(event.text):,} of {self._full_length:,} characters" if cut else "")
+
+    def set_unavailable(self, model: str, reason: str) -> None:
+        """The gated model has no weights (missing or damaged): say so instead of waiting for a seed."""
+        self.query_one(GateHeatmap).set_unavailable(model, reason)
+        self.query_one("#gate-info", Static).update(f"{model.capitalize()} has no weights")
 
     @on(GateHeatmap.CursorMoved)
     def show_cursor(self, event: GateHeatmap.CursorMoved) -> None:
         heatmap = self.query_one(GateHeatmap)
         ch = shown_char(heatmap.text[event.t])
         self.query_one("#gate-info", Static).update(
-            f"{GATE_NAMES[event.gate]}[layer {event.layer + 1}, unit {event.unit}] at char {event.t} "
+            f"{GATE_NAMES[event.gate]} · layer {event.layer + 1} · unit {event.unit} · char {event.t} "
             f"'{ch}' = {event.value:+.3f}   ·   {HELP}")
         values = heatmap.arrays[event.gate][:, event.layer, event.unit]
         self.query_one(UnitText).show(heatmap.text, values, event.gate, event.unit, event.layer, event.t)

@@ -53,7 +53,7 @@ class GenerationPane(VerticalScroll):
 
     def update_text(self, text: str, chars_per_s: float, done: bool) -> None:
         self.text = text
-        state = f"done · {len(text)} chars" if done else "streaming"
+        state = f"done · {len(text)} char{'' if len(text) == 1 else 's'}" if done else "streaming"
         self.border_subtitle = f"{state} · {chars_per_s:,.0f} ch/s"
         self._render_text(tail_lines=None if done else max(self.size.height, 8))
         self.scroll_end(animate=False)

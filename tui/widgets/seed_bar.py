@@ -23,9 +23,12 @@ class SeedBar(Widget):
     SeedBar #seed { width: 1fr; }
     SeedBar Horizontal { height: auto; }
     SeedBar Label { padding: 0 1 0 2; }
-    SeedBar .num { width: 8; height: 1; border: none; padding: 0 1; }
+    SeedBar .num { width: 8; padding: 0 1; }
+    SeedBar .num:focus { background: $accent 40%; text-style: bold; }
     SeedBar Button { min-width: 12; }
     """
+
+    vocab_size: int | None = None  # set by the app once the models are loaded
 
     @dataclass
     class Submitted(Message):
@@ -43,13 +46,13 @@ class SeedBar(Widget):
             yield Button("Generate", id="generate", variant="primary")
         with Horizontal():
             yield Label("temp")
-            yield Input("0.8", id="temperature", classes="num", tooltip="0 = greedy")
+            yield Input("0.8", id="temperature", classes="num", compact=True, tooltip="0 = greedy")
             yield Label("top-k")
-            yield Input("", placeholder="all", id="top-k", classes="num")
+            yield Input("", placeholder="all", id="top-k", classes="num", compact=True)
             yield Label("length")
-            yield Input("300", id="length", classes="num")
+            yield Input("300", id="length", classes="num", compact=True)
             yield Label("rng seed")
-            yield Input("", placeholder="random", id="rng-seed", classes="num")
+            yield Input("", placeholder="random", id="rng-seed", classes="num", compact=True)
 
     @property
     def seed_text(self) -> str:
@@ -68,12 +71,21 @@ class SeedBar(Widget):
 
     def read_settings(self) -> tuple[SampleSettings, int]:
         temperature = _number(self, "temperature", float, "temperature", minimum=0.0)
-        top_k = _number(self, "top-k", int, "top-k", minimum=1, optional=True)
+        top_k = self._capped_top_k(_number(self, "top-k", int, "top-k", minimum=1, optional=True))
         length = _number(self, "length", int, "length", minimum=1)
         if length > MAX_LENGTH:
             raise ValueError(f"length is at most {MAX_LENGTH}")
         rng_seed = _number(self, "rng-seed", int, "rng seed", minimum=0, optional=True)
         return SampleSettings(temperature, top_k, rng_seed), length
+
+    def _capped_top_k(self, top_k: int | None) -> int | None:
+        """More than the vocabulary means all of it: say so, and show the cap in the field."""
+        if top_k is None or not self.vocab_size or top_k <= self.vocab_size:
+            return top_k
+        self.notify(f"top-k {top_k} is more than the {self.vocab_size} characters the models know: "
+                    f"using {self.vocab_size}, which is all of them", severity="warning")
+        self.query_one("#top-k", Input).value = str(self.vocab_size)
+        return self.vocab_size
 
 
 def _number(bar: SeedBar, widget_id: str, kind, label: str, minimum, optional: bool = False):

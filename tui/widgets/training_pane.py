@@ -9,9 +9,10 @@ from pathlib import Path
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.message import Message
 from textual.widget import Widget
-from textual.widgets import Button, DataTable, Input, Label, Select, Static, Switch
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
 from engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
 from tui import workers
@@ -19,7 +20,9 @@ from tui.messages import LeftRunning, TrainingEnded, TrainingEvents
 from tui.training import TrainingController, TrainingSettings, wait_all
 from tui.widgets.loss_chart import LossChart
 
-COLUMNS = ("model", "status", "step", "loss", "val", "chars/s", "elapsed")
+COLUMNS = ("model", "step", "loss", "val", "ch/s", "time", "status")  # a long status is cut last, at the edge
+NARROW = 110  # columns below which the chart goes above the table instead of beside it
+SHORT = 20  # rows below which the validation sample is left out
 
 
 class TrainingPane(Widget):
@@ -28,16 +31,22 @@ class TrainingPane(Widget):
 
     DEFAULT_CSS = """
     TrainingPane { layout: vertical; }
-    TrainingPane #controls { height: auto; }
-    TrainingPane #controls Label { padding: 1 0 0 1; }
-    TrainingPane #controls Button { min-width: 8; width: auto; }
-    TrainingPane #model-select { width: 16; }
-    TrainingPane #minutes { width: 9; }
+    TrainingPane #controls, TrainingPane #second-row { height: 1; }
+    TrainingPane #controls Label { padding: 0 1; }
+    TrainingPane #controls Button { min-width: 7; width: auto; margin: 0 1 0 0; }
+    TrainingPane #model-select { width: 14; }
+    TrainingPane #minutes { width: 6; }
+    TrainingPane #follow-checkpoints { width: auto; }
     TrainingPane #body { height: 1fr; }
-    TrainingPane #figures { width: 52; height: 1fr; }
-    TrainingPane DataTable { height: auto; max-height: 8; }
-    TrainingPane #status { height: auto; color: $text-muted; padding: 0 1; }
+    TrainingPane #figures { width: 64; height: 1fr; }
+    TrainingPane DataTable { height: auto; max-height: 5; scrollbar-size-horizontal: 0; }
+    TrainingPane #status { width: 1fr; height: 1; color: $text-muted; padding: 0 1; }
     TrainingPane #sample { height: 1fr; border: round $panel; padding: 0 1; }
+    TrainingPane.-narrow #body { layout: vertical; }
+    TrainingPane.-narrow #figures { width: 1fr; height: auto; }
+    TrainingPane.-narrow #sample { height: 5; }
+    TrainingPane.-short #sample { display: none; }
+    TrainingPane.-short LossChart { min-height: 4; border: none; }
     """
 
     @dataclass
@@ -55,28 +64,30 @@ class TrainingPane(Widget):
     def compose(self) -> ComposeResult:
         with Horizontal(id="controls"):
             yield Select([(n.capitalize(), n) for n in self.names], value=self.names[0], allow_blank=False,
-                         id="model-select")
+                         id="model-select", compact=True)
             yield Label("minutes")
-            yield Input("10", id="minutes")
-            yield Button("Start", id="start", variant="success")
-            yield Button("Stop", id="stop", variant="error")
-            yield Button("Resume", id="resume")
-            yield Label("live weights")
-            yield Switch(True, id="follow-checkpoints", tooltip="reload a model's generations at each checkpoint")
-        yield Static("Pick a model and press Start: it trains in a child process.", id="status")
+            yield Input("10", id="minutes", compact=True)
+            yield Button("Start", id="start", variant="success", compact=True)
+            yield Button("Stop", id="stop", variant="error", compact=True)
+            yield Button("Resume", id="resume", compact=True)
+        with Horizontal(id="second-row"):
+            yield Checkbox("live weights", True, id="follow-checkpoints", compact=True,
+                           tooltip="at each checkpoint, the model in the Generate tab becomes the one training")
+            yield Static("Pick a model and press Start: it trains in a child process.", id="status")
         with Horizontal(id="body"):
             yield LossChart(id="chart")
             with Vertical(id="figures"):
-                yield DataTable(id="runs", cursor_type="row", zebra_stripes=True)
+                yield RunsTable(id="runs", cursor_type="row", zebra_stripes=True)
                 yield Static("", id="sample")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        for column in COLUMNS:
-            table.add_column(column, key=column)
         self.query_one("#sample", Static).border_title = "latest validation sample"
         find = functools.partial(workers.find_left_running, self.post_message, self.controller.settings.runs_dir)
         self.app.run_worker(find, thread=True, group="left-running", exit_on_error=False)
+
+    def on_resize(self, event: Resize) -> None:
+        self.set_class(event.size.width < NARROW, "-narrow")
+        self.set_class(event.size.height < SHORT, "-short")
 
     @on(LeftRunning)
     def offer_left_running(self, event: LeftRunning) -> None:
@@ -90,18 +101,19 @@ class TrainingPane(Widget):
     @on(Button.Pressed)
     def command(self, event: Button.Pressed) -> None:
         event.stop()
-        model = self.query_one("#model-select", Select).value
-        if event.button.id == "stop":
+        self.request(event.button.id, self.query_one("#model-select", Select).value)
+
+    def request(self, action: str, model: str) -> None:
+        """Start, stop or resume a model (the buttons, or the command palette)."""
+        self.query_one("#model-select", Select).value = model
+        if action == "stop":
             self.set_status(self.controller.stop(model))
             return
-        try:
-            minutes = float(self.query_one("#minutes", Input).value)
-            if minutes <= 0:
-                raise ValueError
-        except ValueError:
+        minutes = positive_number(self.query_one("#minutes", Input).value)
+        if minutes is None:
             self.set_status("minutes must be a positive number")
             return
-        status, process = self.controller.start(model, minutes, resume=event.button.id == "resume")
+        status, process = self.controller.start(model, minutes, resume=action == "resume")
         self.set_status(status)
         if process is not None:
             self.set_row_status(model, "starting")
@@ -136,7 +148,7 @@ class TrainingPane(Widget):
         if event.warning:
             self.notify(event.warning, title=event.model.capitalize(), severity="warning")
         checkpoints = [e for e in event.events if isinstance(e, Checkpoint)]
-        if checkpoints and self.query_one("#follow-checkpoints", Switch).value and event.model in self.names:
+        if checkpoints and self.query_one("#follow-checkpoints", Checkbox).value and event.model in self.names:
             self.post_message(self.NewWeights(event.model, Path(checkpoints[-1].path), checkpoints[-1].step))
 
     @on(TrainingEnded)
@@ -153,32 +165,35 @@ class TrainingPane(Widget):
     def show_events(self, model: str, events: list[Event]) -> None:
         self.query_one(LossChart).add_events(model, events)
         for event in events:
-            self._update_row(model, event)
+            self.query_one(RunsTable).update_row(model, row_values(event))
             if isinstance(event, Eval):
                 sample = self.query_one("#sample", Static)
                 sample.border_title = f"{model} · step {event.step} sample"
                 sample.update(event.sample)
 
     def set_row_status(self, model: str, status: str) -> None:
-        self._ensure_row(model)
-        self.query_one(DataTable).update_cell(model, "status", status)
+        self.query_one(RunsTable).update_row(model, {"status": status})
 
-    def _ensure_row(self, model: str) -> None:
-        table = self.query_one(DataTable)
-        if model not in table.rows:
-            table.add_row(model, *[""] * (len(COLUMNS) - 1), key=model)
 
-    def _update_row(self, model: str, e: Event) -> None:
-        self._ensure_row(model)
-        for column, value in row_values(e).items():
-            self.query_one(DataTable).update_cell(model, column, str(value))
+class RunsTable(DataTable):
+    """One row per model: the latest figures of its run."""
+
+    def on_mount(self) -> None:
+        for column in COLUMNS:
+            self.add_column(column, key=column)
+
+    def update_row(self, model: str, values: dict) -> None:
+        if model not in self.rows:
+            self.add_row(model, *[""] * (len(COLUMNS) - 1), key=model)
+        for column, value in values.items():
+            self.update_cell(model, column, str(value))
 
 
 def row_values(e: Event) -> dict:
     """The table cells an event changes."""
     if isinstance(e, Train):
-        return {"step": e.step, "loss": f"{e.loss:.3f}", "chars/s": f"{e.chars_per_s:,.0f}",
-                "elapsed": _duration(e.elapsed), "status": "training"}
+        return {"step": e.step, "loss": f"{e.loss:.3f}", "ch/s": f"{e.chars_per_s:,.0f}",
+                "time": _duration(e.elapsed), "status": "training"}
     if isinstance(e, Eval):
         return {"val": f"{e.val_loss:.3f}"}
     if isinstance(e, Failed):
@@ -186,6 +201,14 @@ def row_values(e: Event) -> dict:
     if isinstance(e, Finished):
         return {"status": f"stopped ({e.reason})"}
     return {}
+
+
+def positive_number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if value > 0 else None
 
 
 def _duration(seconds: float) -> str:

@@ -1,0 +1,58 @@
+"""Thread defaults for a shared machine (engine/threads.py); the slowdown itself is a bench row."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from engine.threads import idle_cores
+
+
+def _run(code: str, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**clean, **env})
+
+
+def test_importing_the_engine_makes_idle_threads_sleep_before_torch_loads():
+    code = ("import os, sys, engine\nassert 'torch' not in sys.modules\n"
+            "import engine.cli\nprint(os.environ['OMP_WAIT_POLICY'])")
+    result = _run(code)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "PASSIVE"
+
+
+def test_a_users_wait_policy_wins():
+    result = _run("import os, engine.cli\nprint(os.environ['OMP_WAIT_POLICY'])", OMP_WAIT_POLICY="ACTIVE")
+    assert result.stdout.strip() == "ACTIVE"
+
+
+def test_threads_follow_the_idle_cores():
+    assert idle_cores(cores=2, load=0.1) == 2
+    assert idle_cores(cores=2, load=0.9) == 1
+    assert idle_cores(cores=2, load=4.0) == 1  # never zero
+    assert idle_cores(cores=16, load=3.2) == 13
+
+
+def test_set_threads_chooses_and_respects_the_environment():
+    code = ("import engine, torch\nfrom engine.threads import set_threads\n"
+            "print(set_threads(None, per_character=True), torch.get_num_threads(), set_threads(3), "
+            "torch.get_num_threads())")
+    assert _run(code).stdout.split() == ["1", "1", "3", "3"]
+    code = "import engine, torch\nfrom engine.threads import set_threads\nprint(set_threads(None, per_character=True))"
+    assert _run(code, OMP_NUM_THREADS="2").stdout.strip() == "2"
+
+
+def test_every_tool_takes_threads_and_refuses_a_bad_count(capsys):
+    from engine import cli
+
+    for main in (cli.train_main, cli.eval_main, cli.sample_main, cli.trace_main):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["x", "--threads", "0"] if main is cli.trace_main else ["--threads", "0"])
+        assert exit_info.value.code == 2 and "--threads" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        cli.sample_main(["--model", "benvolio", "-n", "3", "--rng-seed", "1", "--threads", "1"])
+    assert exit_info.value.code == 0 and torch.get_num_threads() == 1

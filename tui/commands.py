@@ -1,0 +1,66 @@
+"""The app's own commands in the command palette (Ctrl+P), beside Textual's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.widgets import Button, TabbedContent
+
+from tui.widgets.gate_heatmap import GateHeatmap
+from tui.widgets.help_screen import HelpScreen
+from tui.widgets.training_pane import TrainingPane
+
+
+def save_screenshot(app) -> None:
+    """An SVG of the screen in the current folder, and a notice that says where."""
+    try:
+        path = Path(app.save_screenshot(path=str(Path.cwd()))).resolve()
+    except OSError as exc:
+        app.notify(f"could not save the screenshot: {exc}", severity="error")
+        return
+    app.notify(f"screenshot saved: {path}", timeout=8)
+
+
+def _gates(app, action: str) -> None:
+    app.query_one(TabbedContent).active = "gates"
+    getattr(app.query_one(GateHeatmap), f"action_{action}")()
+
+
+def _train(app, action: str, model: str) -> None:
+    app.query_one(TabbedContent).active = "train"
+    app.query_one(TrainingPane).request(action, model)
+
+
+def app_commands(app) -> list[tuple[str, Callable[[], object], str]]:
+    """(name, callback, help) for every command; the names read as what a person wants done."""
+    commands = [
+        ("Generate", lambda: app.query_one("#generate", Button).press(), "continue the seed with every model"),
+        ("Help: keys and how to read each view", lambda: app.push_screen(HelpScreen()), "also ?"),
+        ("Screenshot (SVG, saved in the current folder)", lambda: app.call_later(save_screenshot, app),
+         "the notice says where"),
+        ("Gates: next gate", lambda: _gates(app, "next_gate"), "forget, input, candidate, output, C, h"),
+        ("Gates: next layer", lambda: _gates(app, "next_layer"), "the layers of the model with gates"),
+        ("Gates: next order of the units", lambda: _gates(app, "next_mode"), "most active, saturated, variable"),
+    ]
+    for model in app.names:
+        commands += [
+            (f"Train {model.capitalize()}", lambda m=model: _train(app, "start", m), "a new run, minutes as set"),
+            (f"Stop training {model.capitalize()}", lambda m=model: _train(app, "stop", m), "writes a checkpoint"),
+            (f"Resume training {model.capitalize()}", lambda m=model: _train(app, "resume", m),
+             "continues the stopped run exactly"),
+        ]
+    return commands
+
+
+class ShakesCommands(Provider):
+    async def discover(self) -> Hits:
+        for name, callback, text in app_commands(self.app):
+            yield DiscoveryHit(name, callback, help=text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, text in app_commands(self.app):
+            if (score := matcher.match(name)) > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=text)

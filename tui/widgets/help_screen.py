@@ -1,0 +1,67 @@
+"""The help screen: every key, and what each view shows and how to read it."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# shakes-tui
+
+Three character-level models of Shakespeare, side by side: **Benvolio** (a plain RNN),
+**Mercutio** (an LSTM) and **Romeo** (a small Transformer).
+
+| key | what |
+|---|---|
+| `F1` `F2` `F3` | the Generate, Train and Gates tabs (F1 also puts the cursor back in the seed box) |
+| `?` | this help (`Esc` closes it) |
+| `Ctrl+P` | the command palette: generate, train, stop, resume, gates, screenshot, ... |
+| `Tab` `Shift+Tab` | the next or previous field or button |
+| `Ctrl+Q` | quit; a model that is training stops with a checkpoint first |
+
+## Generate (F1)
+
+Type a seed and press Enter: each model continues it, one character at a time. **temp** is the
+temperature (0 always takes the most likely character; higher is bolder), **top-k** samples only among
+the k likeliest characters, **length** is how many characters, **rng seed** makes a run repeatable.
+Each pane's title says where its weights come from (shipped, or a training run with its step and
+validation loss) and its subtitle how fast it writes.
+
+## Train (F2)
+
+Pick a model and minutes, then **Start**; **Stop** writes a checkpoint and **Resume** continues
+exactly. With **live weights** on, each checkpoint replaces that model in the Generate tab and its
+text is written again, so you watch it improve. The chart draws the training loss (line) and the
+validation loss (dots) in nats per character: lower is better. A diamond marks the best validation
+loss. When the dots turn upwards while the line still falls, the model has begun to memorise its
+training text (overfitting). With the chart focused, **z** zooms to the latest half of the steps.
+
+## Gates (F3)
+
+Mercutio's insides over the seed and its continuation: characters run left to right, units top to
+bottom. **g** cycles the forget, input, candidate and output gates, the cell state C and the hidden
+state h; **l** the layer; **s** the order of the units (most active, most saturated, most variable,
+by index); arrows or a click move the cursor. The colour scale is under the heatmap: a forget gate
+near 1 keeps the cell's memory, near 0 erases it; the cell state is drawn per unit against its own
+range. The strip below colours the text by the cursor's unit: units that track quotes, line length
+or the speaker show up there. Only the first 1,000 characters are traced.
+"""
+
+
+class HelpScreen(ModalScreen):
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen VerticalScroll { width: 90%; max-width: 100; height: 90%; border: round $accent;
+                                background: $surface; padding: 0 1; }
+    """
+    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Markdown(HELP)
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
