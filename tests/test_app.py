@@ -9,7 +9,7 @@ from textual.worker import WorkerState
 from engine.models import family_names
 from engine.runs import Checkpoint, Finished, RunDir, Train
 from tests.conftest import SMALL_TEXT
-from tests.tui_helpers import make_app, open_tab, settle, until
+from tests.tui_helpers import make_app, open_tab, record_notices, settle, until
 from tui.messages import CheckpointLoaded, GenerationProgress, TraceReady, TrainingEnded, TrainingEvents
 from tui.widgets.gate_heatmap import GateHeatmap
 from tui.widgets.gates_pane import GatesPane
@@ -179,7 +179,9 @@ async def test_checkpoints_reload_the_generation_model(tmp_path, small_text_file
         slot = app.bank.get("benvolio")
         assert slot.loaded is not shipped and slot.source.startswith("step ")
         assert slot.loaded.model.config.n_hidden == 16  # the tiny model being trained
-        await app.action_quit()
+        said = record_notices(app)
+        await app.action_quit()  # Ctrl+Q: the app says what it waits for
+        assert said == ["stopping Benvolio, writing checkpoint…"]
 
 
 async def test_missing_corpus_says_what_to_do(tmp_path):

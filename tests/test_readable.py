@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Input, Markdown, Static, TabbedContent
 from textual_hires_canvas import Canvas
 
 from engine.runs import METRICS, Eval, Finished
-from tests.tui_helpers import make_app, open_tab, run_events, settle, until
+from tests.tui_helpers import make_app, open_tab, record_notices, run_events, settle, until
 from tui.commands import app_commands
 from tui.widgets.gate_heatmap import GateHeatmap, cell_colour, luminance, text_colour
 from tui.widgets.gates_pane import MAX_TRACE_CHARS, GatesPane
@@ -226,13 +226,6 @@ async def test_missing_mercutio_weights_are_said_in_the_gates_tab(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         shown = str((await open_tab(pilot, "f3", GateHeatmap)).render())
         assert "No Mercutio weights" in shown and "Type a seed" not in shown
-
-
-def record_notices(app) -> list[str]:
-    """What the app says in notices (they expire from the screen after a few seconds)."""
-    said: list[str] = []
-    app.notify = lambda message, **kwargs: said.append(message)
-    return said
 
 
 async def test_a_seed_with_unknown_characters_gives_one_notice_naming_them(tmp_path):

@@ -62,6 +62,13 @@ async def open_tab(pilot, key: str, kind):
     return pilot.app.query_one(kind)
 
 
+def record_notices(app) -> list[str]:
+    """What the app says in notices (they expire from the screen after a few seconds)."""
+    said: list[str] = []
+    app.notify = lambda message, **kwargs: said.append(message)
+    return said
+
+
 async def no_blink(pilot) -> None:
     for widget in pilot.app.query(Input):
         widget.cursor_blink = False

@@ -134,7 +134,9 @@ class TrainingPane(Widget):
         """Stop every running child with a checkpoint, and wait for them (off the event loop)."""
         running = self.controller.stop_all()
         if running:
-            self.notify("Stopping training: writing checkpoints…")
+            self.query_one(RunsTable).update_rows(models := [p.model for p in running], {"status": "stopping"})
+            self.set_status(said := stopping_words(models))
+            self.notify(said, title="Quitting")
             await self.run_worker(functools.partial(wait_all, running), thread=True).wait()
 
     def on_unmount(self) -> None:
@@ -188,6 +190,10 @@ class RunsTable(DataTable):
         for column, value in values.items():
             self.update_cell(model, column, str(value))
 
+    def update_rows(self, models: list[str], values: dict) -> None:
+        for model in models:
+            self.update_row(model, values)
+
 
 def row_values(e: Event) -> dict:
     """The table cells an event changes."""
@@ -201,6 +207,12 @@ def row_values(e: Event) -> dict:
     if isinstance(e, Finished):
         return {"status": f"stopped ({e.reason})"}
     return {}
+
+
+def stopping_words(models: list[str]) -> str:
+    """What the app says while it waits for training to stop: 'stopping Mercutio, writing checkpoint…'."""
+    names = " and ".join(model.capitalize() for model in models)
+    return f"stopping {names}, writing checkpoint{'s' if len(models) > 1 else ''}…"
 
 
 def positive_number(text: str) -> float | None:
