@@ -29,7 +29,7 @@ from engine.evaluate import split_loss
 from engine.guards import errors_not_signals, prepare_run_dir, write_failure
 from engine.lifeline import watch_parent
 from engine.models import family_names, get_family
-from engine.progress import TrainProgress, download_progress
+from engine.progress import EvalProgress, TrainProgress, download_progress
 from engine.runs import BEST_WEIGHTS, CHECKPOINT, METRICS, WEIGHTS, Failed, RunDir, new_run_path
 from engine.sampling import SampleSettings, prepare_seed, stream
 from engine.shipped import weights_for
@@ -258,8 +258,10 @@ def check_free_run_dir(out: Path) -> None:
 
 
 class _nothing:
+    """Stands in for a progress bar where there is none: ``with bar or _nothing() as b`` gives None."""
+
     def __enter__(self):
-        return self
+        return None
 
     def __exit__(self, *exc):
         return False
@@ -279,6 +281,15 @@ def eval_main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     _set_threads(args.threads)
     corpus = load_corpus(args.data, progress=download_progress())
+    with EvalProgress.if_terminal() or _nothing() as bars:
+        results = _evaluate_each(args, corpus, bars)
+    if args.json:
+        print(json.dumps(results, indent=2, allow_nan=False))
+    return 0
+
+
+def _evaluate_each(args, corpus: Corpus, bars: EvalProgress | None) -> dict:
+    """Each weights file's loss over the validation split (a line each, unless --json), a bar each on a terminal."""
     results = {}
     for name in args.weights:
         path = weights_for(name)
@@ -286,7 +297,7 @@ def eval_main(argv: list[str] | None = None) -> int:
         if loaded.vocab != corpus.vocab:
             raise ShakesError(f"{path}: its vocabulary differs from the corpus's; evaluate it on its own text")
         t0 = time.perf_counter()
-        loss = split_loss(loaded.model, corpus.val)
+        loss = split_loss(loaded.model, corpus.val, progress=bars.model(name) if bars else None)
         if not math.isfinite(loss):
             raise ShakesError(f"{path}: its validation loss is {loss} (the weights overflow); nothing recorded")
         results[name] = {"family": loaded.family, "val_loss": round(loss, 4), "params": loaded.model.num_params(),
@@ -296,9 +307,7 @@ def eval_main(argv: list[str] | None = None) -> int:
         if not args.json:
             print(f"{name:<10} {get_family(loaded.family).role:<12} {loaded.model.num_params():>10,} params  "
                   f"val loss {loss:.4f}  ({results[name]['seconds']} s)", flush=True)
-    if args.json:
-        print(json.dumps(results, indent=2, allow_nan=False))
-    return 0
+    return results
 
 
 # ---- shakes-sample -----------------------------------------------------------------------------

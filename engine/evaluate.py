@@ -6,38 +6,50 @@ A model with a bounded context (Romeo) reads consecutive, non-overlapping window
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 
 from engine.models import CharModel
 
 RECURRENT_CHUNK = 4096  # characters per forward call; the state carries across chunks
+Progress = Callable[[int, int], object]  # (characters predicted so far, characters to predict)
+
+
+def _silent(done: int, total: int) -> None:
+    pass
 
 
 @torch.inference_mode()
-def split_loss(model: CharModel, ids: torch.Tensor, batch_windows: int = 32) -> float:
-    """Mean cross-entropy (nats per character) of predicting ids[1:] from what came before."""
+def split_loss(model: CharModel, ids: torch.Tensor, batch_windows: int = 32,
+               progress: Progress | None = None) -> float:
+    """Mean cross-entropy (nats per character) of predicting ids[1:] from what came before; progress,
+    if given, is told how far it has got after each forward call."""
+    progress = progress or _silent
     model.eval()
     device = next(model.parameters()).device
     ids = ids.to(device)
     if model.is_recurrent:
-        total, count = _recurrent_sum(model, ids)
+        total, count = _recurrent_sum(model, ids, progress)
     else:
-        total, count = _windowed_sum(model, ids, model.max_context() or RECURRENT_CHUNK, batch_windows)
+        total, count = _windowed_sum(model, ids, model.max_context() or RECURRENT_CHUNK, batch_windows, progress)
     return total / count
 
 
-def _recurrent_sum(model: CharModel, ids: torch.Tensor) -> tuple[float, int]:
-    total, state = 0.0, None
-    for start in range(0, ids.numel() - 1, RECURRENT_CHUNK):
+def _recurrent_sum(model: CharModel, ids: torch.Tensor, progress: Progress) -> tuple[float, int]:
+    total, state, n_targets = 0.0, None, ids.numel() - 1
+    for start in range(0, n_targets, RECURRENT_CHUNK):
         y = ids[start + 1:start + 1 + RECURRENT_CHUNK][None]
         x = ids[start:start + y.size(1)][None]
         logits, _, state = model(x, state=state)
         total += _summed_loss(logits, y)
-    return total, ids.numel() - 1
+        progress(start + y.size(1), n_targets)
+    return total, n_targets
 
 
-def _windowed_sum(model: CharModel, ids: torch.Tensor, block: int, batch_windows: int) -> tuple[float, int]:
+def _windowed_sum(model: CharModel, ids: torch.Tensor, block: int, batch_windows: int,
+                  progress: Progress) -> tuple[float, int]:
     """Every full window, batch_windows at a time, then the one shorter window at the end."""
     n_targets = ids.numel() - 1
     full = list(range(0, n_targets - block + 1, block))
@@ -47,9 +59,11 @@ def _windowed_sum(model: CharModel, ids: torch.Tensor, block: int, batch_windows
         xs = torch.stack([ids[s:s + block] for s in group])
         ys = torch.stack([ids[s + 1:s + 1 + block] for s in group])
         total += _summed_loss(model(xs, targets=ys)[0], ys)
+        progress((i + len(group)) * block, n_targets)
     tail = len(full) * block
     if tail < n_targets:
         total += _summed_loss(model(ids[tail:-1][None], targets=ids[tail + 1:][None])[0], ids[tail + 1:][None])
+        progress(n_targets, n_targets)
     return total, n_targets
 
 
