@@ -73,21 +73,12 @@ def rerun_generate(model, ids: list[int], n: int, context: int) -> None:
             ids.append(int(torch.argmax(logits[0, -1])))
 
 
-def loop_trace(model, idx: torch.Tensor) -> list[torch.Tensor]:
-    """Mercutio's gates with a per-step Python loop over time, the same equations."""
-    with torch.inference_mode():
-        x = model.embed(idx[None])[0]
-        cells = []
-        H = model.config.n_hidden
-        for layer_no in range(model.config.n_layer):
-            p = model.layer_params(layer_no)
-            h, c, hs = torch.zeros(H), torch.zeros(H), []
-            for t in range(x.size(0)):
-                pre = p["weight_ih_l0"] @ x[t] + p["weight_hh_l0"] @ h + p["bias_ih_l0"] + p["bias_hh_l0"]
-                i, f, g, o = pre.split(H)
-                c = f.sigmoid() * c + i.sigmoid() * g.tanh()
-                h = o.sigmoid() * c.tanh()
-                hs.append(h)
-                cells.append(c)
-            x = torch.stack(hs)
-        return cells
+def plain_forward(model):
+    """One forward of the plain nn.RNN / nn.LSTM of the model's shape over a text: embedding and layers."""
+    ref = reference_for(model).eval()
+
+    def forward(idx: torch.Tensor) -> torch.Tensor:
+        with torch.inference_mode():
+            return ref.rnn(ref.embed(idx[None]))[0]
+
+    return forward

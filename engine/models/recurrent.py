@@ -57,7 +57,8 @@ class RecurrentCharModel(CharModel):
     def layer_view(self, i: int) -> nn.RNNBase:
         """A one-layer module computing layer i with the model's own parameters (shared, not copied)."""
         n_in = self.config.n_embd if i == 0 else self.config.n_hidden
-        view = self.module_type(n_in, self.config.n_hidden, batch_first=True, **self.module_kwargs)
+        # on the meta device: no random initialisation of weights that are replaced at once
+        view = self.module_type(n_in, self.config.n_hidden, batch_first=True, device="meta", **self.module_kwargs)
         for name, param in self.layer_params(i).items():
             setattr(view, name, param)  # RNNBase keeps its flat weight list in step
         return view.to(self.embed.weight.device)
