@@ -105,6 +105,37 @@ def test_cached_steps_equal_the_full_sequence():
     assert torch.allclose(torch.cat(steps, dim=1), full, atol=1e-5)
 
 
+@pytest.mark.parametrize("bias", [False, True])
+@torch.no_grad()
+def test_the_one_character_step_equals_the_modules(bias):
+    """Generation's fast path (decode.py: transposed weights, fused additions) gives the modules' logits."""
+    model = tiny("romeo", bias=bias).eval()
+    for p in model.parameters():  # biases start at zero: make them count
+        p.add_(torch.randn_like(p) * 0.05)
+    idx = torch.randint(20, (1, 30))
+    full, _, _ = model(idx, targets=idx)
+    logits, _, state = model(idx[:, :10])
+    steps = [logits]
+    for t in range(10, 30):
+        logits, _, state = model(idx[:, t:t + 1], state=state)
+        steps.append(logits)
+    assert "_decode_cache" in model.__dict__  # the fast path ran
+    assert torch.allclose(torch.cat(steps, dim=1), full, atol=1e-5)
+
+
+@torch.no_grad()
+def test_the_one_character_step_follows_a_weight_change():
+    model = tiny("romeo").eval()
+    idx = torch.randint(20, (1, 12))
+    _, _, state = model(idx[:, :11])
+    model(idx[:, 11:], state=state)  # builds the transposed copies
+    model.blocks[0].mlp.fc.weight.mul_(2.0)  # as an optimizer step would, in place
+    full, _, _ = model(idx, targets=idx)
+    _, _, state = model(idx[:, :11])
+    logits, _, _ = model(idx[:, 11:], state=state)
+    assert torch.allclose(logits[:, -1], full[:, -1], atol=1e-5)
+
+
 @torch.no_grad()
 def test_generation_past_the_block_size_rereads_the_last_half_block():
     model = tiny("romeo").eval()  # block_size 32

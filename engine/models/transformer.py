@@ -14,6 +14,7 @@ from torch import nn
 
 from engine.errors import ShakesError
 from engine.models.base import CharModel
+from engine.models.decode import DecodeWeights, decode_step
 
 
 @dataclass
@@ -143,6 +144,9 @@ class Romeo(CharModel):
             idx = idx[:, -self.config.block_size:]
         assert idx.size(1) <= self.config.block_size, "sequence longer than block_size"
         start = 0 if state is None else state.tokens.size(1)
+        if state is not None and targets is None and idx.shape == (1, 1) and not torch.is_grad_enabled():
+            logits = decode_step(self._decode_weights(), self.config.n_head, idx, state.kv, start)
+            return logits[None], None, RomeoState(torch.cat([state.tokens, idx], dim=1), state.kv)
         pos = torch.arange(start, start + idx.size(1), device=idx.device)
         x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))  # (B, T, C)
         new_kv = []
@@ -155,6 +159,13 @@ class Romeo(CharModel):
         if state is None:
             return logits, None, RomeoState(idx, [self._kv_buffers(k, v) for k, v in new_kv])
         return logits, None, RomeoState(torch.cat([state.tokens, idx], dim=1), state.kv)
+
+    def _decode_weights(self) -> DecodeWeights:
+        """The transposed weights of the one-character step (decode.py), rebuilt after any change."""
+        cached = self.__dict__.get("_decode_cache")
+        if cached is None or not cached.is_current():
+            cached = self.__dict__["_decode_cache"] = DecodeWeights(self)
+        return cached
 
     def _kv_buffers(self, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Buffers of block_size positions holding the first k.size(2) keys and values."""

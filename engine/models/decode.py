@@ -1,0 +1,91 @@
+"""Romeo's one-character step for generation: the same arithmetic as its modules, in fewer operations.
+
+Generating reads every weight once per character, so at batch 1 the floor is memory bandwidth. The
+modules' path spends most of its time elsewhere: in nn.Module calls, in the (out, in) weight layout that
+makes a one-row product slow on CPUs, and in separate additions. Here each block is ten tensor calls on
+weights kept transposed, (in, out), with the residual additions fused into the products (addmm).
+The copies are rebuilt whenever a weight changes (a training step, a load).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass
+class BlockWeights:
+    ln1: tuple[torch.Tensor, torch.Tensor | None]
+    qkv: torch.Tensor  # (C, 3C)
+    qkv_b: torch.Tensor | None
+    proj: torch.Tensor  # (C, C)
+    proj_b: torch.Tensor | None
+    ln2: tuple[torch.Tensor, torch.Tensor | None]
+    fc: torch.Tensor  # (C, 4C)
+    fc_b: torch.Tensor | None
+    out: torch.Tensor  # (4C, C)
+    out_b: torch.Tensor | None
+
+
+def _t(linear) -> torch.Tensor:
+    return linear.weight.detach().t().contiguous()
+
+
+def _b(module) -> torch.Tensor | None:
+    return None if module.bias is None else module.bias.detach()
+
+
+def block_weights(block) -> BlockWeights:
+    return BlockWeights((block.ln1.weight.detach(), _b(block.ln1)), _t(block.attn.qkv), _b(block.attn.qkv),
+                        _t(block.attn.proj), _b(block.attn.proj), (block.ln2.weight.detach(), _b(block.ln2)),
+                        _t(block.mlp.fc), _b(block.mlp.fc), _t(block.mlp.proj), _b(block.mlp.proj))
+
+
+class DecodeWeights:
+    """Transposed copies of a Romeo's weights, valid while none of its parameters changes."""
+
+    def __init__(self, model) -> None:
+        self.params = list(model.parameters())
+        self.key = weights_key(self.params)
+        self.blocks = [block_weights(b) for b in model.blocks]
+        self.ln_f = (model.ln_f.weight.detach(), _b(model.ln_f))
+        self.head = _t(model.head)  # (C, V)
+        self.tok, self.pos = model.tok_emb.weight.detach(), model.pos_emb.weight.detach()
+
+
+    def is_current(self) -> bool:
+        """False once a parameter was written in place (an optimizer step, load_state_dict) or moved."""
+        return weights_key(self.params) == self.key
+
+
+def weights_key(params: list[torch.Tensor]) -> tuple:
+    return tuple((p.data_ptr(), p._version) for p in params)
+
+
+def _linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, residual: torch.Tensor | None = None):
+    """x @ w (+ b) (+ residual), in one call where it can be."""
+    if residual is None:
+        return x @ w if b is None else torch.addmm(b, x, w)
+    y = torch.addmm(residual, x, w)
+    return y if b is None else y.add_(b)
+
+
+def decode_step(weights: DecodeWeights, n_head: int, token: torch.Tensor, kv: list, n: int) -> torch.Tensor:
+    """Logits (1, V) for one new token (1, 1) at position n, writing its keys and values into the
+    cache buffers kv (per block: two (1, nh, block, hs) tensors holding n positions already)."""
+    x = weights.tok[token[0]] + weights.pos[n]  # (1, C)
+    C = x.size(1)
+    hs = C // n_head
+    for w, (k_buf, v_buf) in zip(weights.blocks, kv, strict=True):
+        h = F.layer_norm(x, (C,), *w.ln1)
+        q, k, v = _linear(h, w.qkv, w.qkv_b).view(3, n_head, 1, hs)
+        k_buf[0, :, n:n + 1] = k
+        v_buf[0, :, n:n + 1] = v
+        att = torch.softmax(torch.bmm(q, k_buf[0, :, :n + 1].transpose(1, 2)).mul_(hs ** -0.5), dim=-1)
+        y = torch.bmm(att, v_buf[0, :, :n + 1])  # (nh, 1, hs): one query attending over n + 1 keys
+        x = _linear(y.view(1, C), w.proj, w.proj_b, residual=x)
+        h = F.gelu(_linear(F.layer_norm(x, (C,), *w.ln2), w.fc, w.fc_b))
+        x = _linear(h, w.out, w.out_b, residual=x)
+    return F.layer_norm(x, (C,), *weights.ln_f) @ weights.head
