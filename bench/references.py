@@ -64,15 +64,6 @@ def reference_name(model) -> str:
     return "nn.LSTM" if model.has_gates else "nn.RNN"
 
 
-def rerun_generate(model, ids: list[int], n: int, context: int) -> None:
-    """The naive way: run the model over the whole (cropped) context again for every character."""
-    ids = list(ids)
-    with torch.inference_mode():
-        for _ in range(n):
-            logits, _, _ = model(torch.tensor([ids[-context:]]))
-            ids.append(int(torch.argmax(logits[0, -1])))
-
-
 def plain_forward(model):
     """One forward of the plain nn.RNN / nn.LSTM of the model's shape over a text: embedding and layers."""
     ref = reference_for(model).eval()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+import statistics
 
 import torch
 
-from bench.references import plain_forward, reference_for, reference_name, rerun_generate
+from bench.references import plain_forward, reference_for, reference_name
 from bench.report import Row
 from bench.timing import median_seconds, seconds, side_by_side
 from engine.models import build_model, family_names, get_family, make_config
@@ -91,24 +92,33 @@ def generation_rows(preset: str, reps: int, n: int = 200, context: int = 256) ->
 
 
 def generation_row(name: str, model, reps: int, n: int, context: int) -> Row:
-    """Characters per second after a context, streaming against re-running the context per character."""
+    """Seconds per character after a context, against the floor: reading every weight once.
+
+    At batch 1 each character reads every weight, so no decode step can beat one pass over them.
+    Romeo, whose weights are read for attention's sake too, must stay within 1.5x of that floor;
+    the recurrent models are held to 1,000 characters a second."""
     ids = torch.randint(VOCAB, (context,)).tolist()
     greedy = SampleSettings(temperature=0)
 
     def ours() -> float:
         it = stream(model, _vocab(), _text(ids), n + 1, greedy)
         next(it)  # the context is read; time the characters that follow
-        return seconds(lambda: sum(1 for _ in it))
+        return seconds(lambda: sum(1 for _ in it)) / n
 
-    n_ref = max(n // 10, 5)
-    t_ours = sorted(ours() for _ in range(reps))[reps // 2]
-    t_ref = median_seconds(lambda: rerun_generate(model, ids, n_ref, context), reps=max(reps // 2, 1))
-    rate, ref_rate = n / t_ours, n_ref / t_ref
-    cached = not model.is_recurrent  # a key/value cache must beat re-running the context tenfold
-    goal = "ratio >= 10, >= 1000" if cached else ">= 1000 ch/s"
-    ok = rate >= 1000 and (rate / ref_rate >= 10 if cached else True)
-    return Row(f"generate chars/s {name} (1 thr, context {context})", rate, "ch/s",
-               f"re-run context: {ref_rate:,.0f} ch/s", rate / ref_rate, goal, ok)
+    weights = [p.detach() for p in model.parameters()]
+    per_char, reads = [], []
+    for _ in range(reps):  # alternately, so that noise falls on both
+        per_char.append(ours())
+        reads.append(seconds(lambda: [w.sum() for w in weights]))
+    t_char, t_read = statistics.median(per_char), statistics.median(reads)
+    ratio = t_char / t_read
+    if model.is_recurrent:
+        goal, ok = ">= 1000 ch/s", 1 / t_char >= 1000
+    else:
+        goal, ok = "<= 1.5x read", ratio <= 1.5
+    mb = sum(w.numel() * w.element_size() for w in weights) / 1e6
+    return Row(f"generate chars/s {name} (1 thr, context {context})", 1 / t_char, "ch/s",
+               f"read {mb:.0f} MB of weights: {t_read * 1e3:.2f} ms", ratio, goal, ok)
 
 
 def first_char_row(name: str, model, reps: int) -> Row:
