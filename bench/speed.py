@@ -54,22 +54,22 @@ def training_rows(preset: str, reps: int, threads: int = 2) -> list[Row]:
         if preset == "tiny":
             batch, seq = 8, 32
         ours = fresh_model(name, preset)
-        ref = reference_for(ours)
-        step_ours, step_ref = training_step(ours, batch, seq, True), training_step(ref, batch, seq, False)
+        step_ours, chars = training_step(ours, batch, seq, True), batch * seq
         n = reps if preset == "tiny" else min(max(reps, math.ceil(3.0 / seconds(step_ours))), 25)
-        t_ours, t_ref = side_by_side(step_ours, step_ref, n)
-        chars = batch * seq
+        what, label = reference_name(ours), f"train chars/s {name} (batch {batch}x{seq}, {threads} thr)"
         attends = not ours.is_recurrent  # the Transformer: held to more than parity, and to a share of peak
-        goal = 1.2 if attends else 1.0
-        what = reference_name(ours)
-        rows.append(Row(f"train chars/s {name} (batch {batch}x{seq}, {threads} thr)", chars / t_ours, "ch/s",
-                        f"{what}: {chars / t_ref:,.0f} ch/s", t_ref / t_ours, f"ratio >= {goal}",
-                        t_ref / t_ours >= goal))
+        if attends:
+            t_ours, t_ref = side_by_side(step_ours, training_step(reference_for(ours), batch, seq, False), n)
+            rows.append(Row(label, chars / t_ours, "ch/s", f"{what}: {chars / t_ref:,.0f} ch/s", t_ref / t_ours,
+                            "ratio >= 1.2", t_ref / t_ours >= 1.2))
+        else:  # it trains on that fused torch module itself: a ratio against it would measure noise
+            t_ours = median_seconds(step_ours, n)
+            rows.append(Row(label, chars / t_ours, "ch/s", f"runs on {what} itself", None, "share of peak below",
+                            None))
         gflops = ours.flops_per_char() * chars / t_ours / 1e9
         share = gflops / peak
         rows.append(Row(f"train GFLOP/s {name}", gflops, "GFLOP/s", f"fp32 matmul peak {peak:,.0f} GFLOP/s",
-                        share, ">= 0.40 of peak" if attends else "reported",
-                        share >= 0.40 if attends else None))
+                        share, ">= 0.55 of peak" if attends else "reported", share >= 0.55 if attends else None))
     return rows
 
 
