@@ -103,7 +103,7 @@ def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, dict]]:
 
 
 def load_weights(path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedModel:
-    """Load a weights file into a float32 model on ``device``, in eval mode.
+    """Load a weights file into a float32 model on ``device``, in eval mode, for inference.
 
     Everything the file declares is checked before anything is built: the config's types and
     ranges, the vocabulary, each tensor's name, dtype and shape, and finally that every value
@@ -121,6 +121,7 @@ def load_weights(path: str | os.PathLike, device: str | torch.device = "cpu") ->
     if "head.weight" not in tensors and "tok_emb.weight" in tensors:
         tensors["head.weight"] = tensors["tok_emb.weight"]
     model.load_state_dict(tensors, strict=True)
+    model.inference_only = True  # nothing trains it: generation may re-lay its weights (models/decode.py)
     return LoadedModel(model.to(device).eval(), vocab, summary, path)
 
 

@@ -137,6 +137,20 @@ def test_the_one_character_step_follows_a_weight_change():
 
 
 @torch.no_grad()
+def test_an_inference_romeo_decodes_without_copying_its_weights():
+    model = tiny("romeo").eval()
+    model.inference_only = True  # as load_weights returns it
+    idx = torch.randint(20, (1, 12))
+    full, _, _ = model(idx, targets=idx)
+    _, _, state = model(idx[:, :11])
+    logits, _, _ = model(idx[:, 11:], state=state)
+    assert torch.allclose(logits[:, -1], full[:, -1], atol=1e-5)
+    fc = model.blocks[0].mlp.fc.weight
+    assert fc.t().is_contiguous()  # re-laid in place ...
+    assert model._decode_weights().blocks[0].fc.data_ptr() == fc.data_ptr()  # ... and used as it is
+
+
+@torch.no_grad()
 def test_generation_past_the_block_size_rereads_the_last_half_block():
     model = tiny("romeo").eval()  # block_size 32
     idx = torch.randint(20, (1, 40))
