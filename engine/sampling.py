@@ -65,6 +65,14 @@ def pick_next(logits: torch.Tensor, settings: SampleSettings, generator: torch.G
     """Choose the next id from a (V,) row of logits."""
     if settings.temperature < GREEDY_BELOW:
         return int(torch.argmax(logits))
+    return int(torch.multinomial(sampling_probs(logits, settings), 1, generator=generator))
+
+
+def sampling_probs(logits: torch.Tensor, settings: SampleSettings) -> torch.Tensor:
+    """The distribution (V,) that ``pick_next`` draws from: temperature and top-k applied; greedy is
+    all the mass on the most likely id."""
+    if settings.temperature < GREEDY_BELOW:
+        return torch.nn.functional.one_hot(torch.argmax(logits), logits.numel()).float()
     logits = logits.float() / settings.temperature
     if settings.top_k is not None and 0 < settings.top_k < logits.numel():
         kth = torch.topk(logits, settings.top_k).values[-1]
@@ -72,7 +80,7 @@ def pick_next(logits: torch.Tensor, settings: SampleSettings, generator: torch.G
     probs = torch.softmax(logits, dim=-1)
     if not torch.isfinite(probs).all():
         raise ShakesError("the model's output is not a number (NaN or infinite): its weights are damaged")
-    return int(torch.multinomial(probs, 1, generator=generator))
+    return probs
 
 
 def context_window(model: CharModel) -> int:

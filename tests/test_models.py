@@ -116,7 +116,9 @@ def test_the_one_character_step_equals_the_modules(bias):
     full, _, _ = model(idx, targets=idx)
     logits, _, state = model(idx[:, :10])
     steps = [logits]
-    for t in range(10, 30):
+    logits, _, state = model(idx[:, 10:15], state=state)  # several at once (speculative sampling's check) ...
+    steps.append(logits)
+    for t in range(15, 30):  # ... then one at a time
         logits, _, state = model(idx[:, t:t + 1], state=state)
         steps.append(logits)
     assert "_decode_cache" in model.__dict__  # the fast path ran

@@ -87,20 +87,24 @@ def _linear(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor | None, residual: 
     return y if b is None else y.add_(b)
 
 
-def decode_step(weights: DecodeWeights, n_head: int, token: torch.Tensor, kv: list, n: int) -> torch.Tensor:
-    """Logits (1, V) for one new token (1, 1) at position n, writing its keys and values into the
-    cache buffers kv (per block: two (1, nh, block, hs) tensors holding n positions already)."""
-    x = weights.tok[token[0]] + weights.pos[n]  # (1, C)
+def decode_step(weights: DecodeWeights, n_head: int, tokens: torch.Tensor, kv: list, n: int) -> torch.Tensor:
+    """Logits (T, V) for a few new tokens (1, T) at positions n.., writing their keys and values into
+    the cache buffers kv (per block: two (1, nh, block, hs) tensors holding n positions already)."""
+    T = tokens.size(1)
+    x = weights.tok[tokens[0]] + weights.pos[n:n + T]  # (T, C)
     C = x.size(1)
     hs = C // n_head
+    mask = None if T == 1 else torch.ones(T, n + T, dtype=torch.bool).tril(diagonal=n)  # query j: keys <= n + j
     for w, (k_buf, v_buf) in zip(weights.blocks, kv, strict=True):
         h = F.layer_norm(x, (C,), *w.ln1)
-        q, k, v = _linear(h, w.qkv, w.qkv_b).view(3, n_head, 1, hs)
-        k_buf[0, :, n:n + 1] = k
-        v_buf[0, :, n:n + 1] = v
-        att = torch.softmax(torch.bmm(q, k_buf[0, :, :n + 1].transpose(1, 2)).mul_(hs ** -0.5), dim=-1)
-        y = torch.bmm(att, v_buf[0, :, :n + 1])  # (nh, 1, hs): one query attending over n + 1 keys
-        x = _linear(y.view(1, C), w.proj, w.proj_b, residual=x)
+        q, k, v = _linear(h, w.qkv, w.qkv_b).view(T, 3, n_head, hs).permute(1, 2, 0, 3)  # each (nh, T, hs)
+        k_buf[0, :, n:n + T] = k
+        v_buf[0, :, n:n + T] = v
+        scores = torch.bmm(q, k_buf[0, :, :n + T].transpose(1, 2)).mul_(hs ** -0.5)  # (nh, T, n + T)
+        if mask is not None:
+            scores.masked_fill_(~mask, float("-inf"))
+        y = torch.bmm(torch.softmax(scores, dim=-1), v_buf[0, :, :n + T])  # (nh, T, hs)
+        x = _linear(y.transpose(0, 1).reshape(T, C), w.proj, w.proj_b, residual=x)
         h = F.gelu(_linear(F.layer_norm(x, (C,), *w.ln2), w.fc, w.fc_b))
         x = _linear(h, w.out, w.out_b, residual=x)
     return F.layer_norm(x, (C,), *weights.ln_f) @ weights.head

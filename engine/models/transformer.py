@@ -144,7 +144,7 @@ class Romeo(CharModel):
             idx = idx[:, -self.config.block_size:]
         assert idx.size(1) <= self.config.block_size, "sequence longer than block_size"
         start = 0 if state is None else state.tokens.size(1)
-        if state is not None and targets is None and idx.shape == (1, 1) and not torch.is_grad_enabled():
+        if state is not None and targets is None and idx.size(0) == 1 and not torch.is_grad_enabled():
             logits = decode_step(self._decode_weights(), self.config.n_head, idx, state.kv, start)
             return logits[None], None, RomeoState(torch.cat([state.tokens, idx], dim=1), state.kv)
         pos = torch.arange(start, start + idx.size(1), device=idx.device)
