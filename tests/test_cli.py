@@ -26,6 +26,15 @@ def test_sample_with_a_fixed_rng_seed_prints_the_same_text_twice(capsys):
         assert first[1].startswith("ROMEO:\n") and len(first[1]) == len("ROMEO:\n") + 80 + 1
 
 
+def test_sample_with_a_draft_model_gives_the_same_greedy_text(capsys):
+    argv = ["--model", "romeo", "--seed", "ROMEO:\n", "-n", "60", "--temperature", "0"]
+    plain = run_cli(cli.sample_main, argv, capsys)
+    drafted = run_cli(cli.sample_main, argv + ["--draft", "benvolio"], capsys)
+    assert plain[0] == 0 and drafted == plain
+    code, _, err = run_cli(cli.sample_main, ["--model", "benvolio", "--draft", "mercutio"], capsys)
+    assert code != 0 and "speculative sampling takes" in err
+
+
 def test_sample_reports_dropped_seed_characters(capsys):
     code, out, err = run_cli(cli.sample_main, ["--model", "benvolio", "--seed", "héllo", "-n", "5"], capsys)
     assert code == 0 and "dropped 1 seed character" in err
