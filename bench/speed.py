@@ -147,8 +147,8 @@ def first_char_row(name: str, model, reps: int) -> Row:
     seed = _text(torch.randint(VOCAB, (200,)).tolist())
     greedy = SampleSettings(temperature=0)
     first = median_seconds(lambda: next(stream(model, _vocab(), seed, 1, greedy)), reps=max(reps, 5))
-    return Row(f"first char after 200-char seed {name} (2 thr)", first * 1000, "ms", "-", None, "<= 30 ms",
-               first <= 0.030)
+    return Row(f"first char after 200-char seed {name} (2 thr)", first * 1000, "ms", "-", None, "<= 20 ms",
+               first <= 0.020)
 
 
 def trace_rows(preset: str, reps: int, length: int = 1000) -> list[Row]:
