@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import gc
 import sys
 from pathlib import Path
@@ -40,6 +42,14 @@ def calm_garbage_collector() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 50, 100)
+    return_free_memory()
+
+
+def return_free_memory() -> None:
+    """Hand the heap pages that loading freed (the files' tensors, the models' first weights) back to
+    the system: glibc keeps them otherwise (measured: 25-50 MB of the app's resident memory)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def create_app(*, weights_dir: Path = SHIPPED_DIR, runs_dir: Path = Path("runs"), data: str | None = None,
