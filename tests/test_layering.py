@@ -88,3 +88,21 @@ def test_no_class_is_longer_than_150_lines():
 
 def test_the_class_length_check_would_see_a_long_one():
     assert long_classes(ROOT / "engine" / "train.py", limit=20)  # Trainer is longer than 20 lines
+
+
+def test_loading_and_using_the_shipped_models_never_imports_the_compiler():
+    """torch._dynamo costs the app 80 MB and 2.7 s; loading, generating and tracing never need it."""
+    code = ("import sys, torch\n"
+            "from engine.shipped import shipped_path\n"
+            "from engine.weights import load_weights\n"
+            "from engine.sampling import sample_text\n"
+            "from engine.models import family_names\n"
+            "for name in family_names():\n"
+            "    loaded = load_weights(shipped_path(name))\n"
+            "    sample_text(loaded.model, loaded.vocab, 'Hello', 5)\n"
+            "    if loaded.model.has_gates:\n"
+            "        loaded.model.trace(torch.tensor([1, 2, 3]))\n"
+            "print('torch._dynamo' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False"
