@@ -27,6 +27,15 @@ def _isolate(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def one_thread():
+    """Tiny models: one thread (a second only adds synchronisation, which costs much on a loaded machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def real_corpus_path() -> Path:
     path = Path(os.environ.get("SHAKES_TEST_CORPUS", REAL_CORPUS))
     if not path.is_file():

@@ -18,6 +18,8 @@ from engine.shipped import SHIPPED_DIR
 from tui import workers
 from tui.bank import ModelBank, gated_model
 from tui.commands import ShakesCommands
+from tui.insight.messages import CopyingReady
+from tui.insight.pane import InsightPane
 from tui.messages import CheckpointLoaded, GenerationProgress, ModelsLoaded, while_running
 from tui.training import TrainingSettings
 from tui.widgets.gates_pane import GatesPane
@@ -26,7 +28,7 @@ from tui.widgets.help_screen import HelpScreen
 from tui.widgets.seed_bar import SeedBar
 from tui.widgets.training_pane import TrainingPane
 
-FOCUS_TARGETS = {"generate": "#seed", "train": "#model-select", "gates": "#heatmap"}
+FOCUS_TARGETS = {"generate": "#seed", "train": "#model-select", "gates": "#heatmap", "insight": "#insight-pane"}
 
 
 class ShakesApp(App):
@@ -34,8 +36,8 @@ class ShakesApp(App):
     SUB_TITLE = "Benvolio (RNN) · Mercutio (LSTM) · Romeo (Transformer)"
     CSS_PATH = "app.tcss"
     BINDINGS = [Binding("f1", "show_tab('generate')", "Generate"), Binding("f2", "show_tab('train')", "Train"),
-                Binding("f3", "show_tab('gates')", "Gates"), Binding("question_mark", "help", "Help"),
-                Binding("ctrl+q", "quit", "Quit")]
+                Binding("f3", "show_tab('gates')", "Gates"), Binding("f4", "show_tab('insight')", "Insight"),
+                Binding("question_mark", "help", "Help"), Binding("ctrl+q", "quit", "Quit")]
     COMMANDS = App.COMMANDS | {ShakesCommands}
 
     def __init__(self, *, weights_dir: Path = SHIPPED_DIR, training: TrainingSettings | None = None,
@@ -61,6 +63,8 @@ class ShakesApp(App):
                 yield TrainingPane(self.names, self.training)
             with TabPane("Gates (F3)", id="gates"):
                 yield GatesPane()
+            with TabPane("Insight (F4)", id="insight"):
+                yield InsightPane(self.bank, self.names, self.training.data, id="insight-pane")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -104,6 +108,7 @@ class ShakesApp(App):
         if self.gated is not None and self.bank.get(self.gated).loaded is None:
             self.query_one(GatesPane).set_unavailable(self.gated, self.bank.get(self.gated).error or "")
         self.retrace(self.query_one(SeedBar).seed_text)
+        self.query_one(InsightPane).set_seed(self.query_one(SeedBar).seed_text)
 
     @on(SeedBar.Submitted)
     def generate(self, event: SeedBar.Submitted) -> None:
@@ -118,6 +123,7 @@ class ShakesApp(App):
             self.run_in_thread(workers.generate, slot, event.seed, event.settings, event.length, self.round_no,
                                group=f"gen-{name}")
         self.retrace(event.seed)
+        self.query_one(InsightPane).set_seed(event.seed)
 
     @on(SeedBar.Invalid)
     def invalid_settings(self, event: SeedBar.Invalid) -> None:
@@ -134,6 +140,15 @@ class ShakesApp(App):
             self.notify(event.notice, title="Seed", severity="warning")
         if event.done and event.model == self.gated:
             self.retrace(self.seed + event.text)
+        if event.done:
+            self.query_one(InsightPane).check_copying(event.model, event.round_no, event.text)
+
+    @on(CopyingReady)
+    @while_running
+    def show_copying(self, event: CopyingReady) -> None:
+        if event.round_no == self.round_no:
+            self.query_one(f"#gen-{event.model}", GenerationPane).show_copying(event.copying.longest,
+                                                                               event.copying.share)
 
     @on(Input.Changed, "#seed")
     def seed_changed(self, event: Input.Changed) -> None:
@@ -153,6 +168,7 @@ class ShakesApp(App):
     def checkpoint_loaded(self, event: CheckpointLoaded) -> None:
         if event.error is None:
             self.query_one(f"#gen-{event.model}", GenerationPane).set_slot(self.bank.get(event.model))
+            self.query_one(InsightPane).model_changed(event.model)
 
     @on(Worker.StateChanged)
     def worker_failed(self, event: Worker.StateChanged) -> None:

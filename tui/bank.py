@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ShakesError
+from engine.inspect.context import first_family_with
 from engine.models import get_family
 from engine.shipped import shipped_path
 from engine.weights import LoadedModel, load_weights
@@ -21,7 +22,7 @@ def colour(name: str) -> str:
 
 def gated_model(names: tuple[str, ...]) -> str | None:
     """The model whose gates the Gates tab shows: the first one that has gates."""
-    return next((n for n in names if get_family(n).model_cls.has_gates), None)
+    return first_family_with("has_gates", names)
 
 
 @dataclass

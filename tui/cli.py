@@ -16,7 +16,7 @@ from engine.shipped import SHIPPED_DIR
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="shakes-tui", description="Train, compare and look inside three "
                                 "character-level language models on TinyShakespeare. F1 generate, F2 train, "
-                                "F3 Mercutio's gates, Ctrl+Q quit.")
+                                "F3 Mercutio's gates, F4 insight, Ctrl+Q quit.")
     p.add_argument("--weights-dir", type=Path, default=SHIPPED_DIR, help="folder with benvolio/mercutio/romeo "
                    ".safetensors (default: the shipped weights)")
     p.add_argument("--data", help=f"training text for the Train tab (default: ${DATA_ENV}, else the cached or "

@@ -8,6 +8,7 @@ from pathlib import Path
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.widgets import Button, TabbedContent
 
+from tui.insight.pane import VIEWS, InsightPane
 from tui.widgets.gate_heatmap import GateHeatmap
 from tui.widgets.help_screen import HelpScreen
 from tui.widgets.training_pane import TrainingPane
@@ -28,6 +29,11 @@ def _gates(app, action: str) -> None:
     getattr(app.query_one(GateHeatmap), f"action_{action}")()
 
 
+def _insight(app, view: str) -> None:
+    app.query_one(TabbedContent).active = "insight"
+    app.query_one(InsightPane).action_view(view)
+
+
 def _train(app, action: str, model: str) -> None:
     app.query_one(TabbedContent).active = "train"
     app.query_one(TrainingPane).request(action, model)
@@ -44,6 +50,8 @@ def app_commands(app) -> list[tuple[str, Callable[[], object], str]]:
         ("Gates: next layer", lambda: _gates(app, "next_layer"), "the layers of the model with gates"),
         ("Gates: next order of the units", lambda: _gates(app, "next_mode"), "most active, saturated, variable"),
     ]
+    commands += [(f"Insight: {label[2:]}", lambda v=view: _insight(app, v), f"key {label[0]} in the Insight tab")
+                 for view, label in VIEWS.items()]
     for model in app.names:
         commands += [
             (f"Train {model.capitalize()}", lambda m=model: _train(app, "start", m), "a new run, minutes as set"),

@@ -29,6 +29,7 @@ class CharModel(nn.Module):
     autocast_ok: bool = False  # True: train under bf16 autocast on CUDA (recurrent cuDNN kernels stay fp32)
     has_gates: bool = False  # True: ``trace(idx)`` returns per-character gates and states (see lstm.py)
     inference_only: bool = False  # set on loaded models that nothing trains (engine/weights.py)
+    has_attention: bool = False  # True: ``attention_maps(idx)`` returns each block's attention (transformer.py)
 
     def __init__(self, config) -> None:
         super().__init__()

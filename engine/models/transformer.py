@@ -75,6 +75,16 @@ class CausalSelfAttention(nn.Module):
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.resid_drop(self.proj(y)), new_kv
 
+    def weights(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, n_head, T, T): softmax(QK^T / sqrt(d)) under the causal mask, for the (normalised) input x (B, T, C);
+        row q is where character q looks, and sums to 1."""
+        B, T, C = x.shape
+        q, k, _ = self.qkv(x).split(C, dim=2)
+        q, k = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k))  # (B, nh, T, hs)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
+        future = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(diagonal=1)
+        return torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
+
 
 class MLP(nn.Module):
     def __init__(self, c: RomeoConfig) -> None:
@@ -104,6 +114,7 @@ class Block(nn.Module):
 class Romeo(CharModel):
     family = "romeo"
     autocast_ok = True  # bf16 autocast on CUDA is safe for every op here
+    has_attention = True
 
     def __init__(self, config: RomeoConfig) -> None:
         super().__init__(config)
@@ -122,6 +133,16 @@ class Romeo(CharModel):
 
     def max_context(self) -> int:
         return self.config.block_size
+
+    def attention_maps(self, idx: torch.Tensor) -> torch.Tensor:
+        """(n_layer, n_head, T, T): each block's attention weights over the ids ``idx`` (T,), T <= block_size,
+        read as forward() reads them (call it in eval mode, without autograd)."""
+        x = self.tok_emb(idx[None]) + self.pos_emb(torch.arange(idx.numel(), device=idx.device))
+        maps = []
+        for block in self.blocks:
+            maps.append(block.attn.weights(block.ln1(x))[0])
+            x = block(x)[0]
+        return torch.stack(maps)
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:

@@ -48,6 +48,7 @@ class GenerationPane(VerticalScroll):
 
     def start(self, seed: str) -> None:
         self.seed, self.text = seed, ""
+        self.border_title = self.slot_title
         self.border_subtitle = "streaming…"
         self._render_text()
 
@@ -57,6 +58,11 @@ class GenerationPane(VerticalScroll):
         self.border_subtitle = f"{state} · {chars_per_s:,.0f} ch/s"
         self._render_text(tail_lines=None if done else max(self.size.height, 8))
         self.scroll_end(animate=False)
+
+    def show_copying(self, longest: int, share: float | None) -> None:
+        """After a generation: does the model write or recite? (its longest stretch found in the training text)"""
+        grams = "" if share is None else f" · {share:.0%} of 8-grams"
+        self.border_title = f"{self.slot_title} · copied {longest}{grams}"
 
     def _render_text(self, tail_lines: int | None = None) -> None:
         """The seed (dim) and the continuation. While streaming, only the last lines that fit

@@ -16,9 +16,9 @@ Three character-level models of Shakespeare, side by side: **Benvolio** (a plain
 
 | key | what |
 |---|---|
-| `F1` `F2` `F3` | the Generate, Train and Gates tabs (F1 also puts the cursor back in the seed box) |
+| `F1` `F2` `F3` `F4` | the Generate, Train, Gates and Insight tabs (F1 also puts the cursor back in the seed box) |
 | `?` | this help (`Esc` closes it) |
-| `Ctrl+P` | the command palette: generate, train, stop, resume, gates, screenshot, ... |
+| `Ctrl+P` | the command palette: generate, train, stop, resume, gates, insight views, screenshot, ... |
 | `Tab` `Shift+Tab` | the next or previous field or button |
 | `Ctrl+Q` | quit; a model that is training stops with a checkpoint first |
 
@@ -48,6 +48,18 @@ by index); arrows or a click move the cursor. The colour scale is under the heat
 near 1 keeps the cell's memory, near 0 erases it; the cell state is drawn per unit against its own
 range. The strip below colours the text by the cursor's unit: units that track quotes, line length
 or the speaker show up there. Only the first 1,000 characters are traced.
+
+## Insight (F4)
+
+Why the three models differ, measured on the seed (**t** switches to a passage of the validation
+text). **1 surprise**: the text once per model, each character on the colour of its loss (dark: the
+model expected it; bright: it was surprised); arrows move the cursor and the line below shows each
+model's five likeliest guesses there. **2 memory span**: each model's loss when it may read only the
+last k characters, and how much the character k back still changes its guess: the curve an LSTM keeps
+flat far longer than the RNN. **3 attention**: where each of Romeo's queries looks (**l** layer, **h**
+head, **L**/**H** back). **4 saturation**: how often each of Mercutio's gate units is nearly shut
+(< 0.1) or wide open (> 0.9). After each generation the pane titles show the longest stretch the model
+copied from its training text.
 """
 
 

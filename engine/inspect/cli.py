@@ -1,0 +1,212 @@
+"""shakes-inspect: the Insight measurements on the command line; --json prints them for notebooks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from engine.cli import DATA_HELP, Parser, _set_threads, add_machine_flags, positive, user_errors
+from engine.corpus import TRAIN_FRACTION, load_corpus
+from engine.devices import resolve_device
+from engine.errors import ShakesError
+from engine.inspect.attention import attention
+from engine.inspect.context import first_family_with
+from engine.inspect.copying import CopyIndex
+from engine.inspect.saturation import GATE_NAMES, saturation
+from engine.inspect.span import GRID, SpanSettings, memory_span
+from engine.inspect.surprise import surprise
+from engine.models import family_names
+from engine.progress import download_progress
+from engine.shipped import weights_for
+from engine.weights import LoadedModel, load_weights
+
+WEIGHTS_HELP = "weights files or shipped model names"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = Parser(prog="shakes-inspect", description="Why the models differ: surprise per "
+                                "character, memory span, Romeo's attention, Mercutio's gate saturation, copying.")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    s = _command(sub, "surprise", "each model's loss per character of TEXT and its top-5 guesses")
+    s.add_argument("text", help="the text ('-' reads standard input)")
+    s.add_argument("--weights", nargs="+", default=list(family_names()), help=f"{WEIGHTS_HELP} (default: all)")
+    s = _command(sub, "span", "loss against context length k and the influence of the character k back, "
+                 "over the validation split")
+    s.add_argument("--weights", nargs="+", default=list(family_names()), help=f"{WEIGHTS_HELP} (default: all)")
+    s.add_argument("--data", help=DATA_HELP)
+    s.add_argument("--positions", type=positive(int), default=SpanSettings.positions,
+                   help="validation positions scored at every k (default %(default)s)")
+    s.add_argument("--influence-positions", type=positive(int), default=SpanSettings.influence_positions,
+                   help="how many of them also measure influence (default %(default)s)")
+    add_machine_flags(s, device_default="cpu")
+    s = _command(sub, "attention", "Romeo's attention weights over TEXT, per layer and head")
+    s.add_argument("text", help="the text ('-' reads standard input); the last block's worth is used")
+    s.add_argument("--weights", default=first_family_with("has_attention"),
+                   help="weights of a model with attention (default: the first shipped one, %(default)s)")
+    s.add_argument("--layer", type=int, default=0, help="layer shown without --json (default 0)")
+    s.add_argument("--head", type=int, default=0, help="head shown without --json (default 0)")
+    s = _command(sub, "saturation", "how often each of Mercutio's gate units is below 0.1 or above 0.9")
+    s.add_argument("text", nargs="?", help="the text (default: the start of the validation split)")
+    s.add_argument("--weights", default=first_family_with("has_gates"),
+                   help="weights of a model with gates (default: the first shipped one, %(default)s)")
+    s.add_argument("--data", help=DATA_HELP)
+    s.add_argument("--chars", type=positive(int), default=2000, help="validation characters when no TEXT is given")
+    s = _command(sub, "copying", "the longest stretch of TEXT found in the training text, and its 8-grams' share")
+    s.add_argument("text", help="the text ('-' reads standard input)")
+    s.add_argument("--data", help=DATA_HELP + "; its first 90 %% is the training text")
+    return p
+
+
+def _command(sub, name: str, text: str) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+@user_errors
+def inspect_main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if getattr(args, "text", None) == "-":
+        args.text = sys.stdin.read()
+    result, lines = COMMANDS[args.command](args)
+    print(json.dumps(result) if args.json else "\n".join(lines))
+    return 0
+
+
+def _load(name: str | None, device: str = "cpu") -> LoadedModel:
+    if name is None:
+        raise ShakesError("no shipped model has what this measures: name a weights file with --weights")
+    return load_weights(weights_for(name), device=resolve_device(device))
+
+
+def _training_text(data: str | None) -> tuple[str, int]:
+    text = load_corpus(data, progress=download_progress()).text
+    return text, int(len(text) * TRAIN_FRACTION)
+
+
+# ---- surprise ---------------------------------------------------------------------------------------
+def run_surprise(args):
+    result, lines = {}, []
+    for name in args.weights:
+        loaded = _load(name)
+        s = surprise(loaded.model, loaded.vocab, args.text)
+        result[name] = s.to_json()
+        worst = np.argsort(s.loss)[::-1][:5]
+        lines.append(f"{name:<10} mean {s.mean:.3f} nats/char over {len(s.loss)} characters; most surprising: "
+                     + ", ".join(f"{s.text[j + 1]!r} ({s.loss[j]:.1f}, expected {s.top[j][0][0]!r})" for j in worst))
+    return result, lines
+
+
+# ---- span ---------------------------------------------------------------------------------------------
+def run_span(args):
+    _set_threads(args.threads)
+    text, n_train = _training_text(args.data)
+    settings = SpanSettings(positions=args.positions, influence_positions=min(args.influence_positions,
+                                                                             args.positions))
+    results = {}
+    for name in args.weights:
+        loaded = _load(name, args.device)
+        try:
+            ids = torch.tensor(loaded.vocab.encode(text[n_train:]))
+        except ShakesError as exc:
+            raise ShakesError(f"{name}: the validation text does not fit its vocabulary: {exc}") from None
+        t0 = time.perf_counter()
+        with _bar(name) as progress:
+            results[name] = memory_span(loaded.model, ids, settings, progress).to_json()
+        results[name]["seconds"] = round(time.perf_counter() - t0, 1)
+    return results, _span_table(results)
+
+
+class _bar:
+    """A progress bar on stderr while one model's span is measured (nothing when stderr is not a terminal)."""
+
+    def __init__(self, name: str) -> None:
+        self.bar = Progress(TextColumn(f"span {name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            transient=True) if sys.stderr.isatty() else None
+        self.task = None
+
+    def __enter__(self):
+        if self.bar:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.bar:
+            self.bar.stop()
+        return False
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar:
+            if self.task is None:
+                self.task = self.bar.add_task("span", total=total)
+            self.bar.update(self.task, completed=done)
+
+
+def _span_table(results: dict) -> list[str]:
+    names = list(results)
+    head = "k".rjust(9) + "".join(f"{n:>12}" for n in names)
+    lines = ["loss (nats/char) when only the last k characters are seen", head]
+    for i, k in enumerate(GRID):
+        lines.append(f"{k:>9}" + "".join(f"{results[n]['loss'][i]:>12.4f}" for n in names))
+    lines.append(f"{'unlimited':>9}" + "".join(f"{results[n]['unlimited']:>12.4f}" for n in names))
+    lines += ["", "influence: mean KL (nats) at t when the character at t-k is replaced", head]
+    for i, k in enumerate(GRID):
+        lines.append(f"{k:>9}" + "".join(f"{results[n]['influence'][i]:>12.5f}" for n in names))
+    lines.append("")
+    for n in names:
+        r = results[n]
+        lines.append(f"{n:<10} span {r['span'] or '>256'} chars, gain beyond 16 chars {r['gain_beyond_16']:.4f} "
+                     f"nats, influence below 1 % of k=1 from k={r['influence_fades_at'] or '>256'}  "
+                     f"({r['positions']} positions, influence over {r['influence_positions']}; {r['seconds']:.0f} s)")
+    return lines
+
+
+# ---- attention -------------------------------------------------------------------------------------------
+def run_attention(args):
+    loaded = _load(args.weights)
+    att = attention(loaded.model, loaded.vocab, args.text)
+    layers, heads = att.weights.shape[:2]
+    if not (0 <= args.layer < layers and 0 <= args.head < heads):
+        raise ShakesError(f"--layer must be below {layers} and --head below {heads}")
+    w = att.weights[args.layer, args.head]
+    lines = [f"layer {args.layer}, head {args.head}: where each character looks (three largest weights)"]
+    for q, ch in enumerate(att.text):
+        best = np.argsort(w[q])[::-1][:min(3, q + 1)]
+        lines.append(f"{q:>4} {ch!r:>6} -> " + "  ".join(f"{j}:{att.text[j]!r} {w[q, j]:.2f}" for j in best))
+    return {args.weights: att.to_json()}, lines
+
+
+# ---- saturation ---------------------------------------------------------------------------------------------
+def run_saturation(args):
+    loaded = _load(args.weights)
+    if args.text is None:
+        text, n_train = _training_text(args.data)
+        args.text = text[n_train:n_train + args.chars]
+    sat = saturation(loaded.model, loaded.vocab, args.text)
+    lines = [f"{sat.chars} characters; share of units mostly (> 50 % of characters) shut / open, per layer"]
+    for g in sat.left:
+        for layer in range(sat.left[g].shape[0]):
+            left, right = sat.left[g][layer], sat.right[g][layer]
+            lines.append(f"{GATE_NAMES[g]:<7} layer {layer}: left-saturated {np.mean(left > 0.5):6.1%}, "
+                         f"right-saturated {np.mean(right > 0.5):6.1%}, mean shares {left.mean():.2f} / "
+                         f"{right.mean():.2f}")
+    return {args.weights: sat.to_json()}, lines
+
+
+# ---- copying ------------------------------------------------------------------------------------------------
+def run_copying(args):
+    text, n_train = _training_text(args.data)
+    result = CopyIndex(text[:n_train]).check(args.text)
+    share = "n/a (under 8 characters)" if result.share is None else f"{result.share:.1%}"
+    return result.to_json(), [f"longest stretch found in the training text: {result.longest} characters: "
+                              f"{result.longest_text!r}", f"8-grams found in the training text: {share}"]
+
+
+COMMANDS = {"surprise": run_surprise, "span": run_span, "attention": run_attention, "saturation": run_saturation,
+            "copying": run_copying}

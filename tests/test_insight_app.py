@@ -1,0 +1,146 @@
+"""Pilot tests of the Insight tab (F4): its keys, and that it draws what the engine measures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from textual.widgets import ContentSwitcher, Static
+
+from engine.inspect.copying import CopyIndex
+from engine.inspect.span import memory_span
+from engine.inspect.surprise import surprise
+from engine.models import family_names
+from tests.insight_helpers import BIG_TEXT, big_text_file, tiny_weights
+from tests.test_app import submit_seed
+from tests.tui_helpers import make_app, settle
+from tui.insight import jobs
+from tui.insight.attention_view import AttentionMap
+from tui.insight.messages import SaturationReady
+from tui.insight.pane import InsightPane
+from tui.insight.span_view import SpanView
+from tui.insight.surprise_view import SurpriseView
+from tui.messages import CheckpointLoaded
+from tui.widgets.generation_pane import GenerationPane
+
+
+async def wait_for(pilot, condition, seconds: float = 120) -> None:
+    """Wait for a worker's result (a loaded machine starves the low-priority workers for a while)."""
+    for _ in range(int(seconds / 0.1)):
+        if condition():
+            break
+        await pilot.pause(0.1)
+    await pilot.pause(0.1)
+
+
+@pytest.fixture
+def tiny_app(tmp_path):
+    tiny_weights(tmp_path / "weights")
+    return make_app(tmp_path, weights_dir=tmp_path / "weights", data=big_text_file(tmp_path))
+
+
+async def test_f4_and_number_keys_switch_the_views(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f4")
+        await pilot.pause(0.1)
+        assert isinstance(app.focused, SurpriseView)
+        switcher = app.query_one("#insight-views", ContentSwitcher)
+        for key, view in [("3", "attention"), ("4", "saturation"), ("1", "surprise")]:
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            assert switcher.current == view
+        await pilot.press("3")
+        assert isinstance(app.focused, AttentionMap)
+
+
+async def test_surprise_shows_what_the_engine_measures_and_the_guesses_under_the_cursor(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await submit_seed(pilot, "To be, or not to be", length="10")
+        await settle(pilot, app)
+        await pilot.press("f4", "home", "right", "right")
+        await pilot.pause(0.1)
+        view = app.query_one(SurpriseView)
+        assert view.cursor == 3
+        for name in family_names():
+            loaded = app.bank.get(name).loaded
+            direct = surprise(loaded.model, loaded.vocab, "To be, or not to be")
+            assert view.results[name].mean == pytest.approx(direct.mean)
+            title = app.query_one(f"#surprise-{name}", Static).border_title
+            assert f"mean {view.results[name].mean:.3f}" in title
+        guesses = str(app.query_one("#guesses", Static).render())
+        top = view.results["romeo"].top[2][0]
+        assert "'b' cost" in guesses and f"{top[0]!r} {top[1]:.0%}" in guesses
+
+
+async def test_attention_keys_choose_layer_head_and_query(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f4", "3")
+        await settle(pilot, app)
+        heatmap = app.query_one(AttentionMap)
+        assert heatmap.attention.text == "ROMEO:\n" and heatmap.cursor == 6
+        await pilot.press("l", "l", "h", "L", "left", "left")
+        await pilot.pause(0.1)
+        assert (heatmap.layer_no, heatmap.head_no, heatmap.cursor) == (1, 1, 4)
+        info = str(app.query_one("#attention-info", Static).render())
+        w = heatmap.attention.weights[1, 1, 4]
+        assert "query 4 'O'" in info and f"{w.max():.0%}" in info
+
+
+async def test_span_is_measured_in_a_worker_and_cached_per_weights(tiny_app, tmp_path):
+    async with tiny_app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, tiny_app)
+        await pilot.press("f4", "2")
+        await settle(pilot, tiny_app)
+        results = tiny_app.query_one(SpanView).results
+        assert set(results) == set(family_names())
+        mercutio = tiny_app.bank.get("mercutio").loaded
+        ids = mercutio.vocab.encode(BIG_TEXT[int(len(BIG_TEXT) * 0.9):])
+        direct = memory_span(mercutio.model, torch.tensor(ids), jobs.APP_SPAN)
+        np.testing.assert_allclose(results["mercutio"].loss, direct.loss, atol=1e-4)
+        summary = str(tiny_app.query_one("#span-summary", Static).render())
+        assert f"span {direct.span or '>256'}" in summary
+        cached = jobs.span_cache_path(mercutio.path, jobs.APP_SPAN)
+        assert cached.is_file()
+    again = make_app(tmp_path, weights_dir=tmp_path / "weights", data=big_text_file(tmp_path))
+    async with again.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, again)
+        await pilot.press("f4", "2")
+        await settle(pilot, again)
+        assert again.query_one(SpanView).results["mercutio"].loss.tolist() == pytest.approx(direct.loss.tolist(),
+                                                                                               abs=1e-4)
+
+
+async def test_saturation_is_measured_again_when_mercutio_reloads(tmp_path):
+    seen: list[SaturationReady] = []
+    tiny = tiny_weights(tmp_path / "tiny")
+    app = make_app(tmp_path)
+    hook = lambda m: isinstance(m, SaturationReady) and seen.append(m)  # noqa: E731
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f4", "4")
+        assert seen and seen[-1].saturation.left["f"].shape == (3, 512)
+        app.bank.load("mercutio", tmp_path / "tiny" / "mercutio.safetensors", "step 5 of a live run")
+        app.post_message(CheckpointLoaded("mercutio", 5))
+        await wait_for(pilot, lambda: seen[-1].source != "shipped")
+        assert seen[-1].source == "step 5 of a live run" and seen[-1].saturation.left["f"].shape == (2, 16)
+        assert "step 5 of a live run" in str(app.query_one("#saturation-info", Static).render())
+    assert tiny["mercutio"]
+
+
+async def test_each_generation_pane_title_tells_how_much_was_copied(tiny_app):
+    async with tiny_app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, tiny_app)
+        await submit_seed(pilot, "The tide", length="60")
+        await settle(pilot, tiny_app)
+        index = CopyIndex(BIG_TEXT[:int(len(BIG_TEXT) * 0.9)])
+        for name in family_names():
+            pane = tiny_app.query_one(f"#gen-{name}", GenerationPane)
+            check = index.check(pane.text)
+            assert f"copied {check.longest} · {check.share:.0%} of 8-grams" in pane.border_title
+        assert tiny_app.query_one(InsightPane).corpus.index() is tiny_app.query_one(InsightPane).corpus.index()

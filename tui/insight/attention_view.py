@@ -1,0 +1,133 @@
+"""Attention (Romeo's): a heatmap of queries (rows) against the keys they may see (columns), one layer and head at
+a time; below it, the text coloured by where the query under the cursor looks."""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widget import Widget
+from textual.widgets import Static
+
+from engine.inspect.attention import Attention
+from tui.insight.colours import heat, shown
+
+LABEL = 2  # columns for the row label (the query's character)
+
+
+def weight_colour(w: float):
+    return heat(float(np.sqrt(w)))  # square root: small weights stay visible next to a dominant one
+
+
+class AttentionMap(Widget, can_focus=True):
+    """Rows: the queries around the cursor; columns: the keys up to the last row shown."""
+
+    DEFAULT_CSS = """
+    AttentionMap { height: 1fr; border: round $panel; }
+    AttentionMap:focus { border: round $accent; }
+    """
+    BINDINGS = [
+        Binding("up", "move(-1)", "query ▲", show=False), Binding("down", "move(1)", "query ▼", show=False),
+        Binding("left", "move(-1)", show=False), Binding("right", "move(1)", show=False),
+        Binding("home", "move(-100000)", show=False), Binding("end", "move(100000)", show=False),
+        Binding("l", "layer(1)", "layer"), Binding("h", "head(1)", "head"),
+        Binding("L", "layer(-1)", show=False), Binding("H", "head(-1)", show=False),
+    ]
+    cursor, layer_no, head_no = reactive(0), reactive(0), reactive(0)
+
+    def __init__(self, model: str | None = None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.model = model  # whose attention is drawn (None: no model has attention)
+        self.attention: Attention | None = None
+
+    def set_attention(self, attention: Attention) -> None:
+        self.attention = attention
+        self.cursor = min(self.cursor, len(attention.text) - 1) if self.cursor else len(attention.text) - 1
+        self.layer_no = min(self.layer_no, attention.weights.shape[0] - 1)
+        self.head_no = min(self.head_no, attention.weights.shape[1] - 1)
+        self.refresh()
+
+    def action_move(self, by: int) -> None:
+        if self.attention is not None:
+            self.cursor = int(np.clip(self.cursor + by, 0, len(self.attention.text) - 1))
+
+    def action_layer(self, by: int) -> None:
+        if self.attention is not None:
+            self.layer_no = (self.layer_no + by) % self.attention.weights.shape[0]
+
+    def action_head(self, by: int) -> None:
+        if self.attention is not None:
+            self.head_no = (self.head_no + by) % self.attention.weights.shape[1]
+
+    def weights(self) -> np.ndarray:
+        return self.attention.weights[self.layer_no, self.head_no]
+
+    def render(self) -> Text:
+        if self.attention is None:
+            return Text(f"waiting for {self.model.capitalize()}…" if self.model else "no model has attention")
+        self.border_title = f"layer {self.layer_no + 1}/{self.attention.weights.shape[0]} · head {self.head_no + 1}/" \
+                            f"{self.attention.weights.shape[1]} · rows: queries, columns: keys"
+        self.border_subtitle = "l/h layer/head (L/H back) · arrows: query"
+        rows, cols = max(1, self.content_size.height - 1), max(1, self.content_size.width - LABEL)
+        text, w = self.attention.text, self.weights()
+        first = int(np.clip(self.cursor - rows // 2, 0, max(0, len(text) - rows)))
+        last = min(len(text), first + rows)
+        k0 = max(0, last - cols)
+        out = Text("\u00a0" * LABEL + "".join(shown(c) for c in text[k0:last]) + "\n", style="dim")
+        for q in range(first, last):
+            out.append(shown(text[q]) + ("▶" if q == self.cursor else " "), style="bold" if q == self.cursor else "")
+            for k in range(k0, last):
+                cell = Style(bgcolor=weight_colour(w[q, k])) if k <= q else Style()
+                out.append("▁" if (q == self.cursor and k <= q) else " ", style=cell)
+            out.append("\n")
+        return out
+
+
+class AttentionView(Vertical):
+    DEFAULT_CSS = """
+    AttentionView { height: 1fr; }
+    AttentionView #attention-info { height: 1; padding: 0 1; }
+    AttentionView #attention-text { height: auto; max-height: 8; border: round $panel; padding: 0 1; }
+    """
+
+    def __init__(self, model: str | None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.model = model
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="attention-info")
+        yield AttentionMap(self.model, id="attention-map")
+        yield Static("", id="attention-text")
+
+    def on_mount(self) -> None:
+        heatmap = self.query_one(AttentionMap)
+        for name in ("cursor", "layer_no", "head_no"):
+            self.watch(heatmap, name, lambda _: self.describe(), init=False)
+
+    def show(self, attention: Attention | None, error: str | None = None) -> None:
+        if attention is None:
+            self.query_one("#attention-info", Static).update(error or "")
+            return
+        self.query_one(AttentionMap).set_attention(attention)
+        self.describe()
+
+    def describe(self) -> None:
+        heatmap = self.query_one(AttentionMap)
+        if heatmap.attention is None:
+            return
+        text, q, w = heatmap.attention.text, heatmap.cursor, heatmap.weights()[heatmap.cursor]
+        best = np.argsort(w[:q + 1])[::-1][:3]
+        where = "  ".join(f"{shown(text[k])!r} {q - k} back {w[k]:.0%}" for k in best)
+        self.query_one("#attention-info", Static).update(
+            f"query {q} {shown(text[q])!r} looks at: {where}")
+        out = Text()
+        for k, ch in enumerate(text):
+            style = Style(bgcolor=weight_colour(w[k]) if k <= q else None, underline=k == q, color="white")
+            out.append("⏎\n" if ch == "\n" else ch, style=style)
+        box = self.query_one("#attention-text", Static)
+        box.border_title = "the text coloured by where the query looks"
+        box.update(out)

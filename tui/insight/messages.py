@@ -1,0 +1,57 @@
+"""What the Insight workers post. Results carry the text they were measured on, so a stale one can be told."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from textual.message import Message
+
+from engine.inspect.attention import Attention
+from engine.inspect.copying import Copying
+from engine.inspect.saturation import Saturation
+from engine.inspect.span import SpanResult
+from engine.inspect.surprise import Surprise
+
+
+@dataclass
+class SurpriseReady(Message):
+    results: dict[str, Surprise]  # model name -> its surprise over the text
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class SpanProgress(Message):
+    model: str
+    done: int
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, SpanProgress) and message.model == self.model
+
+
+@dataclass
+class SpanReady(Message):
+    model: str
+    result: SpanResult | None
+    error: str | None = None
+
+
+@dataclass
+class AttentionReady(Message):
+    attention: Attention | None
+    error: str | None = None
+
+
+@dataclass
+class SaturationReady(Message):
+    saturation: Saturation | None
+    model: str = ""  # the model with gates it was measured on
+    source: str = ""  # where its weights came from
+    error: str | None = None
+
+
+@dataclass
+class CopyingReady(Message):
+    model: str
+    round_no: int  # the generation round it belongs to
+    copying: Copying

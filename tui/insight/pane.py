@@ -1,0 +1,165 @@
+"""The Insight tab: four views of the same text (1 surprise, 2 span, 3 attention, 4 saturation), measured in
+thread workers that post their results here; ``t`` switches the text between the seed and a validation passage."""
+
+from __future__ import annotations
+
+import functools
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import ContentSwitcher, Static
+
+from engine.errors import ShakesError
+from engine.inspect.context import first_family_with
+from tui.bank import ModelBank, Slot
+from tui.insight import jobs
+from tui.insight.attention_view import AttentionMap, AttentionView
+from tui.insight.messages import AttentionReady, SaturationReady, SpanProgress, SpanReady, SurpriseReady
+from tui.insight.saturation_view import SaturationView
+from tui.insight.span_view import SpanView
+from tui.insight.surprise_view import SurpriseView
+
+VIEWS = {"surprise": "1 surprise", "span": "2 memory span", "attention": "3 attention", "saturation": "4 saturation"}
+MAX_CHARS = 600  # the views are read character by character
+
+
+class InsightPane(Vertical, can_focus=True):
+    DEFAULT_CSS = """
+    InsightPane { height: 1fr; }
+    InsightPane #insight-info { height: 1; padding: 0 1; background: $boost; }
+    InsightPane ContentSwitcher { height: 1fr; }
+    """
+    BINDINGS = [Binding(str(i + 1), f"view('{name}')", name.capitalize()) for i, name in enumerate(VIEWS)] + [
+        Binding("t", "toggle_text", "seed/passage")]
+
+    def __init__(self, bank: ModelBank, names: tuple[str, ...], data: str | None, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.bank, self.names, self.corpus = bank, names, jobs.Corpus(data)
+        self.attending = first_family_with("has_attention", names)  # the model whose attention is drawn
+        self.gated = first_family_with("has_gates", names)  # the model whose gates saturate
+        self.seed, self.source, self.view = "", "seed", "surprise"
+        self.span_pending: set[str] = set()  # models the running span worker will measure
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="insight-info")
+        with ContentSwitcher(initial="surprise", id="insight-views"):
+            yield SurpriseView(self.names, id="surprise")
+            yield SpanView(self.names, id="span")
+            yield AttentionView(self.attending, id="attention")
+            yield SaturationView(self.gated, id="saturation")
+
+    def on_mount(self) -> None:
+        self.describe()
+
+    def run_in_thread(self, fn, *args, group: str) -> None:
+        self.run_worker(functools.partial(fn, self.post_message, *args), thread=True, group=group, exclusive=True,
+                        exit_on_error=False)
+
+    def describe(self, note: str = "") -> None:
+        views = " · ".join(f"[b]{label}[/]" if name == self.view else label for name, label in VIEWS.items())
+        text = "the seed" if self.source == "seed" else "a validation passage"
+        self.query_one("#insight-info", Static).update(f"{views}   ·   on {text} (t switches){note}")
+
+    # ---- what the app tells the pane ------------------------------------------------------------
+    def set_seed(self, seed: str) -> None:
+        self.seed = seed
+        if self.source == "seed":
+            self.measure()
+
+    def model_changed(self, name: str) -> None:
+        """New weights for one model (loaded, or a live checkpoint): measure it again."""
+        self.query_one(SpanView).set_status(name, "new weights")
+        self.measure()
+        if self.view == "span":
+            self.measure_span(restart=True)
+
+    def check_copying(self, model: str, round_no: int, text: str) -> None:
+        self.run_in_thread(jobs.check_copying, self.corpus, model, round_no, text, group=f"copying-{model}")
+
+    # ---- measuring ------------------------------------------------------------------------------
+    def text(self) -> str | None:
+        if self.source == "seed":
+            return self.seed[:MAX_CHARS]
+        try:
+            return self.corpus.passage()
+        except ShakesError as exc:
+            self.describe(f"   ·   no passage: {exc}")
+            return None
+
+    def slots(self) -> list[Slot]:
+        return [self.bank.get(name) for name in self.names]
+
+    def measure(self) -> None:
+        text = self.text()
+        if not text or len(text) < 2:
+            return
+        self.run_in_thread(jobs.measure_surprise, self.slots(), text, group="insight-surprise")
+        for name, measure in ((self.attending, jobs.measure_attention), (self.gated, jobs.measure_saturation)):
+            slot = None if name is None else self.bank.get(name)
+            if slot is not None and slot.loaded is not None:
+                self.run_in_thread(measure, slot, text, group=f"insight-{measure.__name__}")
+
+    def measure_span(self, restart: bool = False) -> None:
+        """Measure every model that has no curves for its present weights, one after another, in one worker
+        (a new worker replaces the running one, so it takes over whatever that one had left)."""
+        view = self.query_one(SpanView)
+        for slot in self.slots():
+            if slot.loaded is None:
+                view.set_status(slot.name, slot.error or "not loaded")
+        todo = [s for s in self.slots() if s.loaded is not None and s.name not in view.results]
+        names = {s.name for s in todo}
+        if not todo or (names <= self.span_pending and not restart):
+            return
+        self.span_pending = names
+        for slot in todo:
+            view.set_status(slot.name, "waiting for its turn…")
+        self.run_in_thread(jobs.measure_span, todo, self.corpus, group="insight-span")
+
+    # ---- keys -------------------------------------------------------------------------------------
+    def action_view(self, name: str) -> None:
+        self.view = name
+        self.query_one("#insight-views", ContentSwitcher).current = name
+        self.describe()
+        self.focus()
+        if name == "span":
+            self.measure_span()
+
+    def focus(self, scroll_visible: bool = True):
+        """Focus goes to the view's own widget where it has keys (cursor, layer, head), else to the pane."""
+        target = {"surprise": SurpriseView, "attention": AttentionMap}.get(self.view)
+        if target is not None:
+            return self.query_one(target).focus(scroll_visible)
+        return super().focus(scroll_visible)
+
+    def action_toggle_text(self) -> None:
+        self.source = "passage" if self.source == "seed" else "seed"
+        self.describe()
+        self.measure()
+
+    # ---- results ----------------------------------------------------------------------------------
+    @on(SurpriseReady)
+    def show_surprise(self, event: SurpriseReady) -> None:
+        self.query_one(SurpriseView).show(event.results, event.errors)
+
+    @on(SpanProgress)
+    def span_progress(self, event: SpanProgress) -> None:
+        self.query_one(SpanView).set_status(event.model, f"computing… {event.done}/{event.total}")
+
+    @on(SpanReady)
+    def show_span(self, event: SpanReady) -> None:
+        view = self.query_one(SpanView)
+        self.span_pending.discard(event.model)
+        if event.result is None:
+            view.set_status(event.model, event.error or "failed")
+        else:
+            view.set_result(event.model, event.result)
+
+    @on(AttentionReady)
+    def show_attention(self, event: AttentionReady) -> None:
+        self.query_one(AttentionView).show(event.attention, event.error)
+
+    @on(SaturationReady)
+    def show_saturation(self, event: SaturationReady) -> None:
+        self.query_one(SaturationView).show(event.saturation, event.source, event.error)

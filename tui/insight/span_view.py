@@ -1,0 +1,106 @@
+"""Memory span: each model's loss when it may see only the last k characters, and how much the character k back
+still moves its prediction; k on a log scale, the three models in one chart each."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+from textual_plot import HiResMode, PlotWidget
+from textual_plot.axis_formatter import AxisFormatter
+
+from engine.inspect.span import SpanResult
+from tui.bank import colour
+
+
+class PowerFormatter(AxisFormatter):
+    """An axis drawn in log_base units, labelled with the plain values (1, 4, 16, ... or 1, 0.1, 0.01)."""
+
+    def __init__(self, base: float, step: int = 1) -> None:
+        self.base, self.step = base, step
+
+    def get_ticks(self, min_: float, max_: float, max_ticks: int = 8) -> list[float]:
+        ticks = list(range(math.ceil(min_), math.floor(max_) + 1))
+        step = max(self.step, math.ceil(len(ticks) / max_ticks))
+        return [float(t) for t in ticks if t % step == 0]
+
+    def get_labels_for_ticks(self, ticks: Sequence[float]) -> list[str]:
+        return [f"{self.base ** t:g}" for t in ticks]
+
+
+class SpanChart(PlotWidget):
+    DEFAULT_CSS = """
+    SpanChart { width: 1fr; height: 1fr; min-height: 6; border: round $panel; }
+    """
+
+    def __init__(self, title: str, y_label: str, log_y: bool, **kwargs) -> None:
+        super().__init__(allow_pan_and_zoom=False, **kwargs)
+        self.title, self.y_label, self.log_y = title, y_label, log_y
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.border_title = self.title
+        self.set_xlabel("k (characters back)")
+        self.set_ylabel(self.y_label)
+        self.set_x_formatter(PowerFormatter(2, step=2))
+        if self.log_y:
+            self.set_y_formatter(PowerFormatter(10))
+
+    def draw(self, curves: dict[str, tuple[list[int], np.ndarray]]) -> None:
+        self.clear()
+        for name, (k, y) in curves.items():
+            y = np.log10(np.maximum(y, 1e-6)) if self.log_y else y
+            self.plot(np.log2(k), y, line_style=colour(name), hires_mode=HiResMode.BRAILLE)
+            self.scatter(np.log2(k), y, marker="•", marker_style=colour(name))
+        self.refresh()
+
+
+class SpanView(Vertical):
+    DEFAULT_CSS = """
+    SpanView { height: 1fr; }
+    SpanView #span-charts { height: 1fr; }
+    SpanView #span-summary { height: auto; padding: 0 1; }
+    """
+
+    def __init__(self, names: tuple[str, ...], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.names = names
+        self.results: dict[str, SpanResult] = {}
+        self.status: dict[str, str] = {name: "waiting" for name in names}
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="span-charts"):
+            yield SpanChart("loss when only the last k characters are seen", "nats/char", False, id="span-loss")
+            yield SpanChart("influence of the character k back (KL, log)", "KL", True, id="span-influence")
+        yield Static("", id="span-summary")
+
+    def set_status(self, name: str, status: str) -> None:
+        self.status[name] = status
+        self.results.pop(name, None)
+        self.redraw()
+
+    def set_result(self, name: str, result: SpanResult) -> None:
+        self.results[name] = result
+        self.status[name] = "done"
+        self.redraw()
+
+    def redraw(self) -> None:
+        if not self.is_mounted:
+            return
+        self.query_one("#span-loss", SpanChart).draw({n: (r.context, r.loss) for n, r in self.results.items()})
+        self.query_one("#span-influence", SpanChart).draw(
+            {n: (r.context, r.influence) for n, r in self.results.items()})
+        self.query_one("#span-summary", Static).update("\n".join(self.summary(n) for n in self.names))
+
+    def summary(self, name: str) -> str:
+        r = self.results.get(name)
+        label = f"[bold {colour(name)}]{name.capitalize():<9}[/]"
+        if r is None:
+            return f"{label} {self.status[name]}"
+        fades = r.influence_fades_at or ">256"
+        return (f"{label} span {r.span or '>256'} chars · unlimited {r.unlimited:.3f} · gain beyond 16 "
+                f"{r.gain_beyond(16):+.3f} · influence < 1 % at k={fades} · {r.positions} pos.")

@@ -1,0 +1,96 @@
+"""Surprise: the text once per model, each character on the colour of what it cost that model; under the cursor,
+what each model expected there instead."""
+
+from __future__ import annotations
+
+from rich.style import Style
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from engine.inspect.surprise import Surprise
+from engine.models import get_family
+from tui.bank import colour
+from tui.insight.colours import SURPRISE_TOP, shown, surprise_colour
+
+
+class SurpriseView(Vertical, can_focus=True):
+    DEFAULT_CSS = """
+    SurpriseView { height: 1fr; }
+    SurpriseView .surprise-text { height: 1fr; border: round $panel; padding: 0 1; overflow-y: auto; }
+    SurpriseView:focus-within .surprise-text { border: round $accent; }
+    SurpriseView #guesses { height: auto; max-height: 4; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("left", "move(-1)", "◀", show=False), Binding("right", "move(1)", "▶", show=False),
+        Binding("home", "move(-100000)", show=False), Binding("end", "move(100000)", show=False),
+    ]
+    cursor = reactive(1)
+
+    def __init__(self, names: tuple[str, ...], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.names = names
+        self.results: dict[str, Surprise] = {}
+        self.errors: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        for name in self.names:
+            block = Static("waiting for the models…", id=f"surprise-{name}", classes="surprise-text")
+            block.border_title = title(name)
+            yield block
+        yield Static("", id="guesses")
+
+    def show(self, results: dict[str, Surprise], errors: dict[str, str]) -> None:
+        self.results, self.errors = results, errors
+        longest = max((len(s.text) for s in results.values()), default=2)
+        self.cursor = min(max(self.cursor, 1), longest - 1)
+        self.redraw()
+
+    def action_move(self, by: int) -> None:
+        longest = max((len(s.text) for s in self.results.values()), default=2)
+        self.cursor = min(max(self.cursor + by, 1), longest - 1)
+
+    def watch_cursor(self) -> None:
+        self.redraw()
+
+    def redraw(self) -> None:
+        if not self.is_mounted:
+            return
+        for name in self.names:
+            block = self.query_one(f"#surprise-{name}", Static)
+            s = self.results.get(name)
+            if s is None:
+                block.update(self.errors.get(name, "waiting for the models…"))
+                continue
+            block.border_title = f"{title(name)} · mean {s.mean:.3f} nats/char over {len(s.loss)} chars"
+            block.update(coloured_text(s, self.cursor))
+        self.query_one("#guesses", Static).update(self.guesses())
+
+    def guesses(self) -> Text:
+        out = Text()
+        for name, s in self.results.items():
+            j = self.cursor - 1  # the prediction for character `cursor` was made after reading text[:cursor]
+            if not 0 <= j < len(s.loss):
+                continue
+            out.append(f"{name.capitalize():<9}", style=f"bold {colour(name)}")
+            out.append(f" {shown(s.text[self.cursor])!r} cost {s.loss[j]:.2f}  expected ")
+            out.append("  ".join(f"{shown(c)!r} {p:.0%}" for c, p in s.top[j]))
+            out.append("\n")
+        out.append(f"colour: 0 to {SURPRISE_TOP:.0f}+ nats · ◀ ▶ move the cursor", style="dim")
+        return out
+
+
+def title(name: str) -> str:
+    return f"{name.capitalize()} · {get_family(name).short_role}"
+
+
+def coloured_text(s: Surprise, cursor: int) -> Text:
+    out = Text()
+    for t, ch in enumerate(s.text):
+        bg = surprise_colour(s.loss[t - 1]) if t > 0 else None
+        style = Style(bgcolor=bg, color="white", reverse=t == cursor, bold=t == cursor)
+        out.append("⏎\n" if ch == "\n" else ch, style=style)
+    return out
