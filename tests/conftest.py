@@ -29,6 +29,8 @@ def _isolate(tmp_path, monkeypatch):
 @pytest.fixture
 def one_thread():
     """Tiny models: one thread (a second only adds synchronisation, which costs much on a loaded machine)."""
+    import torch
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

@@ -126,7 +126,7 @@ async def test_saturation_is_measured_again_when_mercutio_reloads(tmp_path):
         await pilot.press("f4", "4")
         assert seen and seen[-1].saturation.left["f"].shape == (3, 512)
         app.bank.load("mercutio", tmp_path / "tiny" / "mercutio.safetensors", "step 5 of a live run")
-        app.post_message(CheckpointLoaded("mercutio", 5))
+        app.post_message(CheckpointLoaded("mercutio", "step 5 of a live run"))
         await wait_for(pilot, lambda: seen[-1].source != "shipped")
         assert seen[-1].source == "step 5 of a live run" and seen[-1].saturation.left["f"].shape == (2, 16)
         assert "step 5 of a live run" in str(app.query_one("#saturation-info", Static).render())

@@ -1,4 +1,4 @@
-"""SVG snapshots of each Insight view at 120x36 and 80x24 (shipped weights, or tiny seeded ones for the span,
+"""SVG snapshots of each Insight view at 120x36, 80x24 and 60x15 (shipped weights, or tiny seeded ones for the span,
 whose real measurement takes minutes). Update with --snapshot-update after looking at them."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from tui.insight.attention_view import AttentionMap
 from tui.insight.span_view import SpanView
 from tui.insight.surprise_view import SurpriseView
 
-SIZES = [(120, 36), (80, 24)]
+SIZES = [(120, 36), (80, 24), (60, 15)]
 SEED = "JULIET:\\nO Romeo, Romeo! wherefore art thou Romeo?"
 
 

@@ -16,7 +16,7 @@ from textual.worker import Worker, WorkerState
 from engine.models import family_names
 from engine.shipped import SHIPPED_DIR
 from tui import workers
-from tui.bank import ModelBank, gated_model
+from tui.bank import ModelBank, gated_model, run_source
 from tui.commands import ShakesCommands
 from tui.insight.messages import CopyingReady
 from tui.insight.pane import InsightPane
@@ -47,8 +47,9 @@ class ShakesApp(App):
         self.gated = gated_model(self.names)  # the model whose gates the Gates tab shows
         self.bank = ModelBank(weights_dir, self.names)
         self.training, self.watch_dirs, self.after_load = training or TrainingSettings(), watch or [], after_load
-        self.round_no = 0  # generation rounds: a new seed starts the next one and cancels the last
-        self.seed = ""
+        self.round_no = 0  # generation rounds: each stream started gets the next number ...
+        self.rounds: dict[str, int] = {}  # ... and a model's older streams are stale from then on
+        self.seed, self.request = "", None  # the last seed and its SeedBar.Submitted (live weights rewrite it)
         self.noticed: set[str] = set()  # notices already shown for this seed: once, not once per model
 
     def compose(self) -> ComposeResult:
@@ -112,18 +113,23 @@ class ShakesApp(App):
 
     @on(SeedBar.Submitted)
     def generate(self, event: SeedBar.Submitted) -> None:
-        self.round_no += 1
-        self.seed, self.noticed = event.seed, set()
+        self.seed, self.noticed, self.request = event.seed, set(), event
         for name in self.names:
-            slot, pane = self.bank.get(name), self.query_one(f"#gen-{name}", GenerationPane)
-            if slot.loaded is None:
-                pane.set_slot(slot)
-                continue
-            pane.start(event.seed)
-            self.run_in_thread(workers.generate, slot, event.seed, event.settings, event.length, self.round_no,
-                               group=f"gen-{name}")
+            self.generate_one(name)
         self.retrace(event.seed)
         self.query_one(InsightPane).set_seed(event.seed)
+
+    def generate_one(self, name: str) -> None:
+        """(Re)write one model's continuation of the last seed; its round number retires any older stream."""
+        slot, pane, event = self.bank.get(name), self.query_one(f"#gen-{name}", GenerationPane), self.request
+        self.round_no += 1
+        self.rounds[name] = self.round_no
+        pane.set_slot(slot)
+        if slot.loaded is None:
+            return
+        pane.start(event.seed)
+        self.run_in_thread(workers.generate, slot, event.seed, event.settings, event.length, self.round_no,
+                           group=f"gen-{name}")
 
     @on(SeedBar.Invalid)
     def invalid_settings(self, event: SeedBar.Invalid) -> None:
@@ -132,7 +138,7 @@ class ShakesApp(App):
     @on(GenerationProgress)
     @while_running
     def show_progress(self, event: GenerationProgress) -> None:
-        if event.round_no != self.round_no:
+        if event.round_no != self.rounds.get(event.model):
             return  # a cancelled stream's last words
         self.query_one(f"#gen-{event.model}", GenerationPane).update_text(event.text, event.chars_per_s, event.done)
         if event.done and event.notice and event.notice not in self.noticed:  # once, not once per model
@@ -146,7 +152,7 @@ class ShakesApp(App):
     @on(CopyingReady)
     @while_running
     def show_copying(self, event: CopyingReady) -> None:
-        if event.round_no == self.round_no:
+        if event.round_no == self.rounds.get(event.model):
             self.query_one(f"#gen-{event.model}", GenerationPane).show_copying(event.copying.longest,
                                                                                event.copying.share)
 
@@ -160,15 +166,29 @@ class ShakesApp(App):
 
     @on(TrainingPane.NewWeights)
     def reload_model(self, event: TrainingPane.NewWeights) -> None:
-        self.run_in_thread(workers.reload_checkpoint, self.bank, event.model, event.path, event.step,
-                           group=f"reload-{event.model}")
+        self.run_in_thread(workers.reload_checkpoint, self.bank, event.model, event.path,
+                           run_source(event.path, event.step, event.val_loss), group=f"reload-{event.model}")
+
+    def action_back_to_shipped(self, model: str) -> None:
+        """Undo live weights: the model's pane (and its text) return to the weights shipped with the app."""
+        if self.bank.get(model).source == "shipped":
+            self.notify(f"{model.capitalize()} already has the shipped weights", timeout=3)
+            return
+        self.run_in_thread(workers.reload_shipped, self.bank, model, group=f"reload-{model}")
 
     @on(CheckpointLoaded)
     @while_running
     def checkpoint_loaded(self, event: CheckpointLoaded) -> None:
-        if event.error is None:
+        if event.error is not None:
+            self.notify(event.error, title=f"{event.model.capitalize()}: weights not loaded", severity="error")
+            return
+        self.query_one(InsightPane).model_changed(event.model)
+        if self.request is None:  # nothing generated yet: the pane's title says where its weights are from
             self.query_one(f"#gen-{event.model}", GenerationPane).set_slot(self.bank.get(event.model))
-            self.query_one(InsightPane).model_changed(event.model)
+            if event.model == self.gated:
+                self.retrace(self.query_one(SeedBar).seed_text)
+        else:
+            self.generate_one(event.model)  # the same seed and settings, written by the new weights
 
     @on(Worker.StateChanged)
     def worker_failed(self, event: Worker.StateChanged) -> None:

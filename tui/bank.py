@@ -30,15 +30,22 @@ class Slot:
     name: str
     loaded: LoadedModel | None = None
     error: str | None = None
-    source: str = ""  # "shipped" or the run directory it came from
+    source: str = ""  # "shipped", or which run, step and validation loss (run_source)
 
     @property
     def title(self) -> str:
-        base = f"{self.name.capitalize()} · {get_family(self.name).short_role}"
+        """Where the weights come from first: it is what changes (and what the pane must not hide)."""
+        role = get_family(self.name).short_role
         if self.loaded is None:
-            return base
+            return f"{self.name.capitalize()} · {role}"
         params = self.loaded.model.num_params() / 1e6
-        return f"{base} · {params:.2f}M"
+        return f"{self.name.capitalize()} · {self.source} · {role} {params:.2f}M"
+
+
+def run_source(weights: Path, step: int, val_loss: float | None) -> str:
+    """How a pane names weights from a training run: 'step 400 · val 1.82 · mercutio-20261129-101500'."""
+    val = "" if val_loss is None else f" · val {val_loss:.2f}"
+    return f"step {step}{val} · {Path(weights).parent.name}"
 
 
 class ModelBank:

@@ -58,6 +58,10 @@ def app_commands(app) -> list[tuple[str, Callable[[], object], str]]:
             (f"Stop training {model.capitalize()}", lambda m=model: _train(app, "stop", m), "writes a checkpoint"),
             (f"Resume training {model.capitalize()}", lambda m=model: _train(app, "resume", m),
              "continues the stopped run exactly"),
+            (f"Fine-tune {model.capitalize()} from the shipped weights", lambda m=model: _train(app, "fine-tune", m),
+             "a new run that starts from them"),
+            (f"Back to shipped weights: {model.capitalize()}", lambda m=model: app.action_back_to_shipped(m),
+             "undoes live weights in its Generate pane (also b on the pane)"),
         ]
     return commands
 

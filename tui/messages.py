@@ -60,8 +60,10 @@ class TrainingEnded(Message):
 
 @dataclass
 class CheckpointLoaded(Message):
+    """A model's slot has new weights (a checkpoint, or the shipped ones again), or could not load them."""
+
     model: str
-    step: int
+    source: str  # as the slot names it: "shipped", or run_source's words
     error: str | None = None
 
 

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.models import get_family
 from engine.runs import Finished, RunDir, new_run_path
 
 STDERR_LOG = "stderr.log"
@@ -30,8 +31,10 @@ class TrainingSettings:
 class TrainingProcess:
     """A `shakes-train` child writing a run directory; its stderr goes to RUN_DIR/stderr.log."""
 
-    def __init__(self, model: str, run_dir: Path, settings: TrainingSettings, minutes: float = 10.0) -> None:
+    def __init__(self, model: str, run_dir: Path, settings: TrainingSettings, minutes: float = 10.0,
+                 fine_tune: bool = False) -> None:
         self.model, self.run, self.settings, self.minutes = model, RunDir(run_dir), settings, minutes
+        self.fine_tune = fine_tune  # start from the shipped weights (shakes-train --init) at a third of the lr
         self.process: subprocess.Popen | None = None
 
     def command(self, resume: bool) -> list[str]:
@@ -41,6 +44,8 @@ class TrainingProcess:
         else:
             cmd += ["--model", self.model, "--out", str(self.run.path), "--preset", self.settings.preset,
                     "--max-seconds", str(self.minutes * 60)]
+            if self.fine_tune:
+                cmd += fine_tune_flags(self.model)
         if self.settings.data:
             cmd += ["--data", self.settings.data]
         return cmd + self.settings.extra
@@ -114,14 +119,16 @@ class TrainingController:
         process.stop()
         return f"{model}: stopping after this step; a checkpoint is written"
 
-    def start(self, model: str, minutes: float, resume: bool) -> tuple[str, TrainingProcess | None]:
+    def start(self, model: str, minutes: float, resume: bool,
+              fine_tune: bool = False) -> tuple[str, TrainingProcess | None]:
         process = self.processes.get(model)
         if process and process.running:
             return f"{model} is already training", None
         if resume and not (process and process.can_resume):
             return f"{model} has no stopped run to resume: press Start", None
         if not resume:
-            process = TrainingProcess(model, new_run_path(self.settings.runs_dir, model), self.settings)
+            process = TrainingProcess(model, new_run_path(self.settings.runs_dir, model), self.settings,
+                                      fine_tune=fine_tune)
         process.minutes = minutes
         try:
             process.start(resume=resume)
@@ -129,7 +136,8 @@ class TrainingController:
             process.discard_if_never_started()
             return f"{model}: cannot start in {process.run.path}: {exc.strerror or exc}", None
         self.processes[model] = process
-        return f"{model}: {'resumed' if resume else 'started'} in {process.run.path}", process
+        verb = "resumed" if resume else "fine-tuning the shipped weights" if fine_tune else "started"
+        return f"{model}: {verb} in {process.run.path}", process
 
     def adopt(self, runs: list[tuple[str, Path]]) -> list[TrainingProcess]:
         """Runs left marked running with nothing running them (engine.recovery): Resume continues each
@@ -150,6 +158,13 @@ class TrainingController:
         for process in running:
             process.stop()
         return running
+
+
+def fine_tune_flags(model: str) -> list[str]:
+    """Fine-tuning starts from the shipped weights, at a third of the model's usual learning rate with a short
+    warm-up, so the first steps refine what the weights know instead of shaking it loose."""
+    lr = get_family(model).train_defaults["lr"] / 3
+    return ["--init", model, "--lr", f"{lr:g}", "--warmup-steps", "20"]
 
 
 def wait_all(processes: list[TrainingProcess], timeout: float = 60) -> None:

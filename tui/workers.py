@@ -17,6 +17,7 @@ from textual.worker import get_current_worker
 from engine.recovery import left_running
 from engine.runs import Follower
 from engine.sampling import SampleSettings, prepare_seed, stream
+from engine.shipped import shipped_path
 from tui.bank import ModelBank, Slot
 from tui.messages import (
     CheckpointLoaded,
@@ -92,9 +93,14 @@ def follow_run(post: Post, model: str, run_path: Path, process: TrainingProcess 
         post(TrainingEnded(model, process.returncode, error))
 
 
-def reload_checkpoint(post: Post, bank: ModelBank, model: str, weights: Path, step: int) -> None:
-    slot = bank.load(model, weights, f"step {step} of {weights.parent.name}")
-    post(CheckpointLoaded(model, step, slot.error))
+def reload_checkpoint(post: Post, bank: ModelBank, model: str, weights: Path, source: str) -> None:
+    slot = bank.load(model, weights, source)
+    post(CheckpointLoaded(model, source, slot.error))
+
+
+def reload_shipped(post: Post, bank: ModelBank, model: str) -> None:
+    slot = bank.load(model, shipped_path(model, bank.weights_dir), "shipped")
+    post(CheckpointLoaded(model, "shipped", slot.error))
 
 
 def find_left_running(post: Post, runs_dir: Path) -> None:

@@ -22,6 +22,7 @@ from tui.insight.span_view import SpanView
 from tui.insight.surprise_view import SurpriseView
 
 VIEWS = {"surprise": "1 surprise", "span": "2 memory span", "attention": "3 attention", "saturation": "4 saturation"}
+SHORT = 16  # rows: below this the views drop borders and spacing to keep their content
 MAX_CHARS = 600  # the views are read character by character
 
 
@@ -30,6 +31,9 @@ class InsightPane(Vertical, can_focus=True):
     InsightPane { height: 1fr; }
     InsightPane #insight-info { height: 1; padding: 0 1; background: $boost; }
     InsightPane ContentSwitcher { height: 1fr; }
+    InsightPane.-short SpanChart { min-height: 5; }
+    InsightPane.-short SurpriseView .surprise-text { border: none; border-top: round $panel; min-height: 2; }
+    InsightPane.-short SurpriseView:focus-within .surprise-text { border: none; border-top: round $accent; }
     """
     BINDINGS = [Binding(str(i + 1), f"view('{name}')", name.capitalize()) for i, name in enumerate(VIEWS)] + [
         Binding("t", "toggle_text", "seed/passage")]
@@ -52,6 +56,9 @@ class InsightPane(Vertical, can_focus=True):
 
     def on_mount(self) -> None:
         self.describe()
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.height < SHORT, "-short")  # 60x15: a line of text per model, not none
 
     def run_in_thread(self, fn, *args, group: str) -> None:
         self.run_worker(functools.partial(fn, self.post_message, *args), thread=True, group=group, exclusive=True,

@@ -78,6 +78,9 @@ class SpanView(Vertical):
             yield SpanChart("influence of the character k back (KL, log)", "KL", True, id="span-influence")
         yield Static("", id="span-summary")
 
+    def on_resize(self) -> None:
+        self.redraw()  # the summary's form depends on the width
+
     def set_status(self, name: str, status: str) -> None:
         self.status[name] = status
         self.results.pop(name, None)
@@ -102,5 +105,8 @@ class SpanView(Vertical):
         if r is None:
             return f"{label} {self.status[name]}"
         fades = r.influence_fades_at or ">256"
+        if self.size.width < 100:  # one line per model on a small terminal
+            return (f"{label} span {r.span or '>256'} · loss {r.unlimited:.3f} · >16 {r.gain_beyond(16):+.3f} · "
+                    f"KL<1% k={fades}")
         return (f"{label} span {r.span or '>256'} chars · unlimited {r.unlimited:.3f} · gain beyond 16 "
                 f"{r.gain_beyond(16):+.3f} · influence < 1 % at k={fades} · {r.positions} pos.")

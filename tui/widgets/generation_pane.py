@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -17,6 +18,7 @@ class GenerationPane(VerticalScroll):
     GenerationPane .body { width: 1fr; }
     """
     can_focus = True
+    BINDINGS = [Binding("b", "back_to_shipped", "back to shipped weights")]
 
     def __init__(self, name: str) -> None:
         super().__init__(id=f"gen-{name}")
@@ -42,6 +44,9 @@ class GenerationPane(VerticalScroll):
         elif not self.text:
             self.border_subtitle = slot.source
             self.show_message("Type a seed above and press Enter.")
+
+    def action_back_to_shipped(self) -> None:
+        self.app.action_back_to_shipped(self.model_name)
 
     def show_message(self, message: str) -> None:
         self.query_one(".body", Static).update(Text(message, style="italic dim"))

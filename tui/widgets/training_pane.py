@@ -36,7 +36,7 @@ class TrainingPane(Widget):
     TrainingPane #controls Button { min-width: 7; width: auto; margin: 0 1 0 0; }
     TrainingPane #model-select { width: 14; }
     TrainingPane #minutes { width: 6; }
-    TrainingPane #follow-checkpoints { width: auto; }
+    TrainingPane #follow-checkpoints, TrainingPane #from-shipped { width: auto; }
     TrainingPane #body { height: 1fr; }
     TrainingPane #figures { width: 64; height: 1fr; }
     TrainingPane DataTable { height: auto; max-height: 5; scrollbar-size-horizontal: 0; }
@@ -56,10 +56,12 @@ class TrainingPane(Widget):
         model: str
         path: Path
         step: int
+        val_loss: float | None  # the run's latest validation loss, if it has one yet
 
     def __init__(self, names: tuple[str, ...], settings: TrainingSettings) -> None:
         super().__init__()
         self.names, self.controller = names, TrainingController(settings)
+        self.last_val: dict[str, float] = {}  # each model's latest validation loss (named with its weights)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="controls"):
@@ -73,6 +75,8 @@ class TrainingPane(Widget):
         with Horizontal(id="second-row"):
             yield Checkbox("live weights", True, id="follow-checkpoints", compact=True,
                            tooltip="at each checkpoint, the model in the Generate tab becomes the one training")
+            yield Checkbox("from shipped", False, id="from-shipped", compact=True,
+                           tooltip="Start fine-tunes the shipped weights (shakes-train --init) instead of random ones")
             yield Static("Pick a model and press Start: it trains in a child process.", id="status")
         with Horizontal(id="body"):
             yield LossChart(id="chart")
@@ -104,16 +108,19 @@ class TrainingPane(Widget):
         self.request(event.button.id, self.query_one("#model-select", Select).value)
 
     def request(self, action: str, model: str) -> None:
-        """Start, stop or resume a model (the buttons, or the command palette)."""
+        """Start, stop, resume or fine-tune a model (the buttons, or the command palette)."""
         self.query_one("#model-select", Select).value = model
         if action == "stop":
             self.set_status(self.controller.stop(model))
             return
+        if action == "fine-tune":
+            self.query_one("#from-shipped", Checkbox).value, action = True, "start"
         minutes = positive_number(self.query_one("#minutes", Input).value)
         if minutes is None:
             self.set_status("minutes must be a positive number")
             return
-        status, process = self.controller.start(model, minutes, resume=action == "resume")
+        status, process = self.controller.start(model, minutes, resume=action == "resume",
+                                                fine_tune=self.query_one("#from-shipped", Checkbox).value)
         self.set_status(status)
         if process is not None:
             self.set_row_status(model, "starting")
@@ -151,7 +158,8 @@ class TrainingPane(Widget):
             self.notify(event.warning, title=event.model.capitalize(), severity="warning")
         checkpoints = [e for e in event.events if isinstance(e, Checkpoint)]
         if checkpoints and self.query_one("#follow-checkpoints", Checkbox).value and event.model in self.names:
-            self.post_message(self.NewWeights(event.model, Path(checkpoints[-1].path), checkpoints[-1].step))
+            self.post_message(self.NewWeights(event.model, Path(checkpoints[-1].path), checkpoints[-1].step,
+                                              self.last_val.get(event.model)))
 
     @on(TrainingEnded)
     def training_ended(self, event: TrainingEnded) -> None:
@@ -169,6 +177,7 @@ class TrainingPane(Widget):
         for event in events:
             self.query_one(RunsTable).update_row(model, row_values(event))
             if isinstance(event, Eval):
+                self.last_val[model] = event.val_loss
                 sample = self.query_one("#sample", Static)
                 sample.border_title = f"{model} · step {event.step} sample"
                 sample.update(event.sample)
