@@ -66,8 +66,25 @@ def user_errors(main):
 class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (with a pointer to --help) and exit status 2."""
 
+    text_options = ("--seed",)  # their value is free text, which may begin with '-' ('-- Enter ROMEO')
+
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+    def parse_args(self, args=None, namespace=None):
+        return super().parse_args(self.join_text_values(sys.argv[1:] if args is None else list(args)), namespace)
+
+    def join_text_values(self, args: list[str]) -> list[str]:
+        """'--seed -:' becomes '--seed=-:', which argparse reads as the value, not as an unknown option."""
+        out, i = [], 0
+        while i < len(args):
+            if args[i] in self.text_options and i + 1 < len(args) and args[i + 1] not in self._option_string_actions:
+                out.append(f"{args[i]}={args[i + 1]}")
+                i += 2
+            else:
+                out.append(args[i])
+                i += 1
+        return out
 
 
 THREADS_HELP = ("CPU threads for PyTorch (default: the cores that other work leaves idle, at least 1; "

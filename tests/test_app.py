@@ -257,7 +257,7 @@ async def test_messages_arriving_during_shutdown_are_dropped(tmp_path):
         await settle(pilot, app)
         panes = [app.query_one(TrainingPane), app.query_one(GatesPane)]
     assert not app.is_running
-    app.checkpoint_loaded(CheckpointLoaded("romeo", "step 5 · x", None))
+    app.on_checkpoint_loaded(CheckpointLoaded("romeo", "step 5 · x", None))
     app.show_progress(GenerationProgress("romeo", app.round_no, "ab", 1.0, done=True))
     app.models_loaded()
     # the panes that follow training and trace gates are closed: a late message is not delivered at all

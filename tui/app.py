@@ -16,11 +16,12 @@ from textual.worker import Worker, WorkerState
 from engine.models import family_names
 from engine.shipped import SHIPPED_DIR
 from tui import workers
-from tui.bank import ModelBank, gated_model, run_source
+from tui.bank import ModelBank, gated_model
 from tui.commands import ShakesCommands
 from tui.insight.messages import CopyingReady
 from tui.insight.pane import InsightPane
-from tui.messages import CheckpointLoaded, GenerationProgress, ModelsLoaded, while_running
+from tui.live_weights import LiveWeights
+from tui.messages import GenerationProgress, ModelsLoaded, while_running
 from tui.training import TrainingSettings
 from tui.widgets.gates_pane import GatesPane
 from tui.widgets.generation_pane import GenerationPane
@@ -31,10 +32,10 @@ from tui.widgets.training_pane import TrainingPane
 FOCUS_TARGETS = {"generate": "#seed", "train": "#model-select", "gates": "#heatmap", "insight": "#insight-pane"}
 
 
-class ShakesApp(App):
+class ShakesApp(LiveWeights, App):
     TITLE = "shakes-tui"
     SUB_TITLE = "Benvolio (RNN) · Mercutio (LSTM) · Romeo (Transformer)"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = ["app.tcss", "widgets/training_pane.tcss"]
     BINDINGS = [Binding("f1", "show_tab('generate')", "Generate"), Binding("f2", "show_tab('train')", "Train"),
                 Binding("f3", "show_tab('gates')", "Gates"), Binding("f4", "show_tab('insight')", "Insight"),
                 Binding("question_mark", "help", "Help"), Binding("ctrl+q", "quit", "Quit")]
@@ -163,32 +164,6 @@ class ShakesApp(App):
     def retrace(self, text: str, delay: float = 0.0) -> None:
         if self.gated is not None:
             self.query_one(GatesPane).trace(self.bank.get(self.gated), text, delay)
-
-    @on(TrainingPane.NewWeights)
-    def reload_model(self, event: TrainingPane.NewWeights) -> None:
-        self.run_in_thread(workers.reload_checkpoint, self.bank, event.model, event.path,
-                           run_source(event.path, event.step, event.val_loss), group=f"reload-{event.model}")
-
-    def action_back_to_shipped(self, model: str) -> None:
-        """Undo live weights: the model's pane (and its text) return to the weights shipped with the app."""
-        if self.bank.get(model).source == "shipped":
-            self.notify(f"{model.capitalize()} already has the shipped weights", timeout=3)
-            return
-        self.run_in_thread(workers.reload_shipped, self.bank, model, group=f"reload-{model}")
-
-    @on(CheckpointLoaded)
-    @while_running
-    def checkpoint_loaded(self, event: CheckpointLoaded) -> None:
-        if event.error is not None:
-            self.notify(event.error, title=f"{event.model.capitalize()}: weights not loaded", severity="error")
-            return
-        self.query_one(InsightPane).model_changed(event.model)
-        if self.request is None:  # nothing generated yet: the pane's title says where its weights are from
-            self.query_one(f"#gen-{event.model}", GenerationPane).set_slot(self.bank.get(event.model))
-            if event.model == self.gated:
-                self.retrace(self.query_one(SeedBar).seed_text)
-        else:
-            self.generate_one(event.model)  # the same seed and settings, written by the new weights
 
     @on(Worker.StateChanged)
     def worker_failed(self, event: Worker.StateChanged) -> None:

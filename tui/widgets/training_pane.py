@@ -27,27 +27,7 @@ SHORT = 20  # rows below which the validation sample is left out
 
 class TrainingPane(Widget):
     """Owns the training controller: its buttons start, stop and resume child processes, and thread
-    workers follow their run directories (or any run given to ``watch``)."""
-
-    DEFAULT_CSS = """
-    TrainingPane { layout: vertical; }
-    TrainingPane #controls, TrainingPane #second-row { height: 1; }
-    TrainingPane #controls Label { padding: 0 1; }
-    TrainingPane #controls Button { min-width: 7; width: auto; margin: 0 1 0 0; }
-    TrainingPane #model-select { width: 14; }
-    TrainingPane #minutes { width: 6; }
-    TrainingPane #follow-checkpoints, TrainingPane #from-shipped { width: auto; }
-    TrainingPane #body { height: 1fr; }
-    TrainingPane #figures { width: 64; height: 1fr; }
-    TrainingPane DataTable { height: auto; max-height: 5; scrollbar-size-horizontal: 0; }
-    TrainingPane #status { width: 1fr; height: 1; color: $text-muted; padding: 0 1; }
-    TrainingPane #sample { height: 1fr; border: round $panel; padding: 0 1; }
-    TrainingPane.-narrow #body { layout: vertical; }
-    TrainingPane.-narrow #figures { width: 1fr; height: auto; }
-    TrainingPane.-narrow #sample { height: 5; }
-    TrainingPane.-short #sample { display: none; }
-    TrainingPane.-short LossChart { min-height: 4; border: none; }
-    """
+    workers follow their run directories (or any run given to ``watch``). Its layout: training_pane.tcss."""
 
     @dataclass
     class NewWeights(Message):
