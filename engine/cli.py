@@ -332,7 +332,7 @@ def _evaluate_each(args, corpus: Corpus, bars: EvalProgress | None) -> dict:
 @user_errors
 def sample_main(argv: list[str] | None = None) -> int:
     p = Parser(prog="shakes-sample", description="Stream a model's continuation of a seed.")
-    p.add_argument("--model", default="romeo", help=f"shipped model name: {_names(', ', str.lower)}")
+    p.add_argument("--model", default="romeo", choices=family_names(), help="which shipped model")
     p.add_argument("--weights", help="a weights file (overrides --model)")
     p.add_argument("--seed", default="\n", help="text to continue")
     p.add_argument("-n", type=at_least_zero(int), default=500, help="characters to generate")

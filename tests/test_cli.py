@@ -46,6 +46,9 @@ def test_sample_reports_dropped_seed_characters(capsys):
     (cli.train_main, [], "say which model"),
     (cli.trace_main, ["hi", "--weights", "romeo"], "tracing needs Mercutio"),
     (cli.eval_main, ["--weights", "/nonexistent.safetensors", "--data", "/nonexistent.txt"], "not found"),
+    (cli.sample_main, ["--model", "juliet"], "choose from 'benvolio', 'mercutio', 'romeo'"),
+    (cli.sample_main, ["--draft", "juliet"], "no model named 'juliet': the models are benvolio, mercutio, romeo"),
+    (cli.train_main, ["--init", "juliet"], "no model named 'juliet'"),
 ])
 def test_errors_are_one_line_without_traceback(capsys, main, argv, message):
     code, _, err = run_cli(main, argv, capsys)
