@@ -58,7 +58,7 @@ class Train:
     loss: float = field(metadata=NAN_OK)  # mean training loss since the last train event
     lr: float
     chars_per_s: float
-    elapsed: float  # training seconds so far
+    elapsed: float  # the run's seconds so far (evaluations and checkpoints included)
     time: float | None = None
 
 
@@ -69,6 +69,8 @@ class Eval:
     train_loss: float = field(metadata=NAN_OK)
     val_loss: float = field(metadata=NAN_OK)
     sample: str
+    seconds: float | None = None  # how long this evaluation took (counted in the run's elapsed time)
+    elapsed: float | None = None  # the run's seconds so far, this evaluation included
     time: float | None = None
 
 
@@ -85,8 +87,9 @@ class Finished:
     kind: ClassVar[str] = "finished"
     step: int
     reason: str  # done, max_steps, max_seconds, signal, ...
-    elapsed: float
+    elapsed: float  # the whole run's seconds: training, evaluations and checkpoints
     val_loss: float | None = field(metadata=NAN_OK)  # the best validation estimate
+    eval_seconds: float | None = None  # how many of them went to evaluations
     time: float | None = None
 
 

@@ -22,6 +22,7 @@ from engine.errors import ShakesError
 from engine.memory import check_batch_fits
 from engine.models import CharModel, build_model, config_from_dict, get_family, make_config
 from engine.models.base import map_state
+from engine.pacing import EVAL_SHARE, EvalPacing
 from engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
 from engine.sampling import SampleSettings, sample_text
 from engine.weights import load_weights, save_weights
@@ -48,6 +49,7 @@ class TrainConfig:
     eval_interval: int = 250  # steps between validation estimates ...
     eval_seconds: float = 60.0  # ... or this much training time, whichever comes first (and one at step 0)
     eval_batches: int = 8  # windows per estimate; each evaluation that beats the best writes best.safetensors
+    eval_share: float = EVAL_SHARE  # evaluations are paced to at most this fraction of the run's time
     log_interval: int = 10  # steps between train events
     checkpoint_interval: int = 1000  # steps between checkpoints (one is also written at every stop)
     sample_chars: int = 120  # length of the sample written with each evaluation
@@ -56,7 +58,7 @@ class TrainConfig:
 
     @property
     def budget(self) -> Budget:
-        return Budget(self.max_steps, self.max_seconds)
+        return Budget(self.max_steps, self.max_seconds, self.warmup_steps)
 
     @classmethod
     def from_saved(cls, values: dict) -> TrainConfig:
@@ -80,10 +82,12 @@ def default_config(model: str, **overrides) -> TrainConfig:
 
 @dataclass(frozen=True)
 class Budget:
-    """How long a run trains: steps, seconds, or both (whichever runs out first); neither means DEFAULT_SECONDS."""
+    """How long a run trains: steps, seconds, or both (whichever runs out first); neither means DEFAULT_SECONDS.
+    The seconds are the whole run's (evaluations and checkpoints included)."""
 
     max_steps: int | None = None
     max_seconds: float | None = None
+    warmup_steps: int = 0  # a step budget's decay starts where the warm-up ends, as nanoGPT's does
 
     @property
     def seconds(self) -> float | None:
@@ -91,17 +95,22 @@ class Budget:
             return self.max_seconds
         return DEFAULT_SECONDS if self.max_steps is None else None
 
-    def spent(self, step: int, elapsed: float) -> str | None:
-        """Why the run must stop now (max_steps or max_seconds), or None."""
+    def spent(self, step: int, elapsed: float, reserve: float = 0.0) -> str | None:
+        """Why the run must stop now (max_steps or max_seconds), or None. reserve: the seconds the run still
+        needs once training stops (its final evaluation and checkpoint), which a time budget keeps room for."""
         if self.max_steps is not None and step >= self.max_steps:
             return "max_steps"
-        if self.seconds is not None and elapsed >= self.seconds:
+        if self.seconds is not None and elapsed + reserve >= self.seconds:
             return "max_seconds"
         return None
 
     def progress(self, step: int, elapsed: float) -> float:
-        """How far through the schedule, 0 -> 1: the larger of the step and the time fractions."""
-        fractions = [] if self.max_steps is None else [step / max(self.max_steps, 1)]
+        """How far through the decay, 0 -> 1: the larger of the step and the time fractions. The step
+        fraction counts from the end of the warm-up (nanoGPT's cosine spans the steps after it)."""
+        fractions = []
+        if self.max_steps is not None:
+            warmup = max(min(self.warmup_steps, self.max_steps - 1), 0)
+            fractions.append((step - warmup) / max(self.max_steps - warmup, 1))
         return max(fractions + ([] if self.seconds is None else [elapsed / self.seconds]))
 
     def measure(self, step: int, elapsed: float) -> tuple[float, float]:
@@ -112,7 +121,8 @@ class Budget:
 
 
 def lr_at(cfg: TrainConfig, step: int, progress: float) -> float:
-    """Linear warm-up over warmup_steps, then cosine decay to lr * min_lr_ratio as progress goes 0 -> 1."""
+    """Linear warm-up over warmup_steps, then cosine decay to lr * min_lr_ratio as progress goes 0 -> 1
+    (progress counts from the end of the warm-up: see Budget.progress)."""
     if step < cfg.warmup_steps:
         return cfg.lr * (step + 1) / cfg.warmup_steps
     cosine = 0.5 * (1 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
@@ -179,6 +189,8 @@ class Trainer:
         self.lr = cfg.lr  # the learning rate of the latest step
         self.last_eval_step, self.last_eval_elapsed = -1, 0.0
         self.best_val: float | None = None
+        self.pacing = EvalPacing(cfg.eval_share, self.budget.seconds)
+        self._clock_start: float | None = None  # perf_counter() at which elapsed was 0 (set by run)
 
     # ---- public controls -------------------------------------------------------------------
     def request_stop(self, reason: str = "stopped") -> None:
@@ -198,19 +210,21 @@ class Trainer:
         self.run_dir.create()
         set_rng_state(self.rng, self.device, self.cfg.rng_seed)
         self.emit(start_event(self))
-        losses, window_elapsed = [], self.elapsed
+        self._clock_start = time.perf_counter() - self.elapsed  # the clock counts the whole run
+        losses, window_seconds = [], 0.0
         if self.step == 0:
             self.evaluate()  # where the curve starts
         while self._should_continue():
             t0 = time.perf_counter()
             loss = self.train_step()
-            self.elapsed += time.perf_counter() - t0
+            window_seconds += time.perf_counter() - t0
+            self._tick()
             if not math.isfinite(loss):
                 return self._fail(f"loss became {loss} at step {self.step}; the last checkpoint is kept")
             losses.append(loss)
             if self.step % self.cfg.log_interval == 0:
-                self._emit_train(losses, self.elapsed - window_elapsed)
-                losses, window_elapsed = [], self.elapsed
+                self._emit_train(losses, window_seconds)
+                losses, window_seconds = [], 0.0
             if self._eval_due():
                 self.evaluate()
             if self.step % self.cfg.checkpoint_interval == 0:
@@ -218,20 +232,25 @@ class Trainer:
             if self.on_step:
                 self.on_step(self)
         if losses:
-            self._emit_train(losses, self.elapsed - window_elapsed)
+            self._emit_train(losses, window_seconds)
         if self.last_eval_step != self.step:
             self.evaluate()
         self.checkpoint()
         self.emit(Finished(step=self.step, reason=self.stop_reason or "done", elapsed=round(self.elapsed, 2),
-                           val_loss=self.best_val))
+                           val_loss=self.best_val, eval_seconds=round(self.pacing.spent, 2)))
         return "finished"
 
+    def _tick(self) -> None:
+        if self._clock_start is not None:
+            self.elapsed = time.perf_counter() - self._clock_start
+
     def _eval_due(self) -> bool:
-        return (self.step % self.cfg.eval_interval == 0
-                or self.elapsed - self.last_eval_elapsed >= self.cfg.eval_seconds)
+        asked = (self.step % self.cfg.eval_interval == 0
+                 or self.elapsed - self.last_eval_elapsed >= self.cfg.eval_seconds)
+        return asked and self.pacing.allows(self.elapsed)
 
     def _should_continue(self) -> bool:
-        spent = self.budget.spent(self.step, self.elapsed)
+        spent = self.budget.spent(self.step, self.elapsed, reserve=self.pacing.reserve())
         if spent:
             self.request_stop(spent)
         return self.stop_reason is None
@@ -257,8 +276,9 @@ class Trainer:
 
     # ---- evaluation, events, checkpoints ---------------------------------------------------
     def evaluate(self) -> None:
+        t0 = time.perf_counter()
         self.last_eval_step, self.last_eval_elapsed = self.step, self.elapsed
-        if (losses := train_and_val_estimates(self)) is None:
+        if (losses := train_and_val_estimates(self, self.pacing.eval_time_cap())) is None:
             return  # stopped meanwhile: no estimate rather than half of one
         train_loss, val_loss = losses
         if self.best_val is None or val_loss < self.best_val:
@@ -267,7 +287,11 @@ class Trainer:
         settings = SampleSettings(temperature=0.8, rng_seed=self.step)
         sample = sample_text(self.model, self.corpus.vocab, "\n", self.cfg.sample_chars, settings)
         self.model.train()
-        self.emit(Eval(step=self.step, train_loss=round(train_loss, 4), val_loss=round(val_loss, 4), sample=sample))
+        self.pacing.record_eval(time.perf_counter() - t0)
+        self._tick()
+        self.last_eval_elapsed = self.elapsed
+        self.emit(Eval(step=self.step, train_loss=round(train_loss, 4), val_loss=round(val_loss, 4), sample=sample,
+                       seconds=round(self.pacing.last_cost, 3), elapsed=round(self.elapsed, 2)))
 
     def _emit_train(self, losses: list[float], seconds: float) -> None:
         chars = len(losses) * self.cfg.batch_size * self.cfg.seq_len
@@ -279,8 +303,11 @@ class Trainer:
         return "failed"
 
     def checkpoint(self) -> None:
+        t0 = time.perf_counter()
         self.run_dir.save_checkpoint(checkpoint_payload(self))
         self._save_weights(self.run_dir.weights_path)
+        self.pacing.last_checkpoint = time.perf_counter() - t0
+        self._tick()
         self.emit(Checkpoint(step=self.step, path=str(self.run_dir.weights_path)))
 
     def _save_weights(self, path) -> None:
@@ -295,6 +322,7 @@ class Trainer:
         self.batches.load_state_dict(ckpt["batches"])
         self.step, self.elapsed = int(ckpt["step"]), float(ckpt["elapsed"])
         self.last_eval_step, self.last_eval_elapsed = self.step, self.elapsed
+        self.pacing.load_state_dict(ckpt)
         best = float(ckpt["best_val"])
         self.best_val = None if math.isnan(best) else best
         self.state = map_state(lambda t: t.to(self.device), ckpt["carried_state"])
@@ -317,23 +345,24 @@ def autocast_for(model: CharModel, device: torch.device):
 
 @torch.no_grad()
 def estimate_loss(model: CharModel, split: torch.Tensor, cfg: TrainConfig, rng_seed: int,
-                  should_stop: Callable[[], bool] = lambda: False) -> float | None:
+                  should_stop: Callable[[], bool] = lambda: False, seconds: float | None = None) -> float | None:
     """Mean loss over cfg.eval_batches random windows (from a zero state); a quick estimate.
-    None if ``should_stop()`` turned true before the last batch."""
+    None if ``should_stop()`` turned true before the last batch. Given seconds, it ends early (after at
+    least one batch) once they are used up, with the mean of the batches done."""
     model.eval()
     device = next(model.parameters()).device
     seq_len = min(cfg.seq_len, split.numel() - 2)  # a short validation split still gets an estimate
     batches = WindowBatches(split.to(device), cfg.batch_size, seq_len, rng_seed)
-    total = 0.0
-    for _ in range(cfg.eval_batches):
+    losses, deadline = [], time.perf_counter() + (math.inf if seconds is None else seconds)
+    while len(losses) < cfg.eval_batches and (not losses or time.perf_counter() < deadline):
         if should_stop():
             model.train()
             return None
         x, y, _ = batches.next()
         with autocast_for(model, device):
-            total += model(x, y)[1].item()
+            losses.append(model(x, y)[1].item())
     model.train()
-    return total / cfg.eval_batches
+    return sum(losses) / len(losses)
 
 
 def start_event(trainer: Trainer) -> Start:
@@ -344,11 +373,12 @@ def start_event(trainer: Trainer) -> Start:
                  model_config=dataclasses.asdict(trainer.model.config), pid=os.getpid(), **trainer.text)
 
 
-def train_and_val_estimates(trainer: Trainer) -> tuple[float, float] | None:
-    """Both estimates at the trainer's step; None if a stop was requested meanwhile (a long
-    evaluation must not delay a stop)."""
+def train_and_val_estimates(trainer: Trainer, seconds: float | None = None) -> tuple[float, float] | None:
+    """Both estimates at the trainer's step, within seconds (half each) if given; None if a stop was
+    requested meanwhile (a long evaluation must not delay a stop)."""
     stopping = lambda: trainer.stop_reason is not None  # noqa: E731
-    losses = [estimate_loss(trainer.model, split, trainer.cfg, trainer.step + i, stopping)
+    per_split = None if seconds is None else seconds / 2
+    losses = [estimate_loss(trainer.model, split, trainer.cfg, trainer.step + i, stopping, per_split)
               for i, split in enumerate((trainer.corpus.train, trainer.corpus.val))]
     return None if None in losses else (losses[0], losses[1])
 
@@ -369,6 +399,7 @@ def checkpoint_payload(trainer: Trainer) -> dict:
         "cuda_rng": torch.cuda.get_rng_state() if trainer.device.type == "cuda" else torch.empty(0),
         "vocab": trainer.corpus.vocab.chars,
         **trainer.text,
+        **trainer.pacing.state_dict(),
     }
 
 

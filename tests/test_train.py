@@ -12,7 +12,8 @@ from tests.conftest import SMALL_TEXT
 
 def tiny_config(model="mercutio", **kw):
     values = {"preset": "tiny", "batch_size": 4, "seq_len": 16, "eval_interval": 5, "eval_batches": 2,
-              "log_interval": 1, "max_steps": 20, "warmup_steps": 3, "device": "cpu", "sample_chars": 10}
+              "log_interval": 1, "max_steps": 20, "warmup_steps": 3, "device": "cpu", "sample_chars": 10,
+              "eval_share": 1.0}  # evaluations at the steps asked for: most tests check when they happen
     return default_config(model, **{**values, **kw})
 
 
