@@ -1,7 +1,15 @@
 """The rules that keep evaluations within their share of a run and a run within its time budget."""
 
+import time
+
+import pytest
+import torch
+
+from engine.corpus import Corpus
 from engine.pacing import EvalPacing
-from engine.train import Budget
+from engine.runs import Eval, Finished, RunDir, Train
+from engine.train import Budget, Trainer, default_config
+from tests.conftest import SMALL_TEXT
 
 
 def test_an_evaluation_waits_until_it_fits_in_its_share():
@@ -42,3 +50,56 @@ def test_pacing_survives_a_checkpoint_and_old_checkpoints_start_from_zero():
     assert (restored.spent, restored.last_cost) == (2.5, 2.5)
     restored.load_state_dict({})
     assert (restored.spent, restored.last_cost) == (0.0, 0.0)
+
+
+def test_a_step_budget_decays_from_the_end_of_the_warm_up():
+    budget = Budget(max_steps=1100, warmup_steps=100)
+    assert budget.progress(100, 0.0) == 0.0  # the cosine starts where the warm-up ends, as nanoGPT's does
+    assert budget.progress(600, 0.0) == pytest.approx(0.5)
+    assert budget.progress(1100, 0.0) == 1.0
+
+
+def test_the_run_clock_counts_evaluations_and_they_keep_to_their_share(tmp_path):
+    corpus = Corpus.from_text(SMALL_TEXT)
+    cfg = default_config("mercutio", preset="tiny", batch_size=4, seq_len=16, eval_interval=1, eval_seconds=0.0,
+                         eval_batches=4, log_interval=1, max_seconds=3.0, warmup_steps=3, device="cpu",
+                         sample_chars=10, eval_share=0.1)
+    started = time.perf_counter()
+    assert Trainer(cfg, corpus, RunDir(tmp_path / "run")).run() == "finished"
+    wall = time.perf_counter() - started
+    events = RunDir(tmp_path / "run").events()
+    evals = [e for e in events if isinstance(e, Eval)]
+    finished = events[-1]
+    assert isinstance(finished, Finished) and finished.reason == "max_seconds"
+    assert finished.eval_seconds == pytest.approx(sum(e.seconds for e in evals), abs=0.05)
+    assert all(e.elapsed >= e.seconds - 0.01 for e in evals)  # each evaluation's time is in the run's elapsed time
+    assert finished.elapsed <= wall and finished.elapsed >= 3.0 * 0.8  # the clock is the whole run's
+    assert finished.elapsed < 3.0 + 1.0  # the final evaluation and checkpoint fit (about) within the budget
+    # asked for an evaluation at every step, the run paced them to about a tenth of its time
+    first = evals[0].seconds
+    assert finished.eval_seconds - first - evals[-1].seconds <= 0.1 * finished.elapsed + 0.05
+    trains = [e for e in events if isinstance(e, Train)]
+    assert len(evals) < len(trains)
+
+
+@pytest.mark.parametrize("model", ["benvolio", "mercutio", "romeo"])
+def test_each_model_has_a_quick_preset_that_builds_and_trains(tmp_path, model):
+    cfg = default_config(model, preset="quick", max_steps=2, eval_batches=1, device="cpu", sample_chars=5)
+    assert cfg.seq_len == 64 and cfg.batch_size in (16, 32)
+    corpus = Corpus.from_text(SMALL_TEXT * 4)
+    trainer = Trainer(cfg, corpus, RunDir(tmp_path / "run"))
+    assert trainer.run() == "finished"
+    config = trainer.model.config
+    assert config.dropout == 0.0
+    assert (config.n_layer, getattr(config, "n_embd", None) if model == "romeo" else config.n_hidden) == {
+        "benvolio": (1, 256), "mercutio": (1, 384), "romeo": (4, 128)}[model]
+
+
+def test_the_train_tab_defaults_to_quick_on_a_cpu(monkeypatch):
+    from tui.training import TrainingSettings
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert TrainingSettings().preset == "quick"
+    assert TrainingSettings(preset="tiny").preset == "tiny"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert TrainingSettings().preset == "default"

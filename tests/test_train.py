@@ -85,7 +85,9 @@ def test_time_budget_stops_and_spans_the_schedule(tmp_path, corpus):
     trainer = Trainer(tiny_config(max_steps=None, max_seconds=0.5), corpus, RunDir(tmp_path / "run"))
     trainer.run()
     assert RunDir(tmp_path / "run").events()[-1].reason == "max_seconds"
-    assert trainer.progress() >= 1.0
+    # training stops early enough for the final evaluation and checkpoint to fit (their time is estimated
+    # from the last ones), so the schedule ends close to, not always past, the budget
+    assert trainer.progress() >= 0.8
 
 
 def test_lr_warms_up_then_decays():

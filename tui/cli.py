@@ -53,13 +53,13 @@ def return_free_memory() -> None:
 
 
 def create_app(*, weights_dir: Path = SHIPPED_DIR, runs_dir: Path = Path("runs"), data: str | None = None,
-               watch: list[Path] | None = None, preset: str = "default", train_extra: list[str] | None = None):
+               watch: list[Path] | None = None, preset: str | None = None, train_extra: list[str] | None = None):
     """The app as the console script runs it (tests and the bench build it here too)."""
     from tui.app import ShakesApp  # imported late so --help is instant
-    from tui.training import TrainingSettings
+    from tui.training import TrainingSettings, default_preset
 
     tune_process()
-    training = TrainingSettings(Path(runs_dir), data, preset, list(train_extra or []))
+    training = TrainingSettings(Path(runs_dir), data, preset or default_preset(), list(train_extra or []))
     return ShakesApp(weights_dir=weights_dir, training=training, watch=watch, after_load=calm_garbage_collector)
 
 

@@ -18,13 +18,20 @@ from engine.runs import Finished, RunDir, new_run_path
 STDERR_LOG = "stderr.log"
 
 
+def default_preset() -> str:
+    """The Train tab's size: "quick" (learns in two minutes) on a CPU, the shipped "default" on a GPU."""
+    import torch  # late: the app's first paint does not wait for it
+
+    return "default" if torch.cuda.is_available() else "quick"
+
+
 @dataclass
 class TrainingSettings:
     """What every run started from the app shares: where runs go, the text, the size, extra flags."""
 
     runs_dir: Path = Path("runs")
     data: str | None = None
-    preset: str = "default"
+    preset: str = field(default_factory=default_preset)
     extra: list[str] = field(default_factory=list)  # more shakes-train flags (tests: tiny, fast runs)
 
 
