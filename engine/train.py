@@ -375,8 +375,9 @@ def start_event(trainer: Trainer) -> Start:
 
 def train_and_val_estimates(trainer: Trainer, seconds: float | None = None) -> tuple[float, float] | None:
     """Both estimates at the trainer's step, within seconds (half each) if given; None if a stop was
-    requested meanwhile (a long evaluation must not delay a stop)."""
-    stopping = lambda: trainer.stop_reason is not None  # noqa: E731
+    requested meanwhile (a long evaluation must not delay a stop; a spent budget is no such stop: the run's
+    final evaluation comes after it)."""
+    stopping = lambda: trainer.stop_reason not in (None, "max_steps", "max_seconds")  # noqa: E731
     per_split = None if seconds is None else seconds / 2
     losses = [estimate_loss(trainer.model, split, trainer.cfg, trainer.step + i, stopping, per_split)
               for i, split in enumerate((trainer.corpus.train, trainer.corpus.val))]
