@@ -164,6 +164,9 @@ def train_parser() -> argparse.ArgumentParser:
                        ("--eval-seconds", positive(float)), ("--eval-batches", positive(int)),
                        ("--checkpoint-interval", positive(int)), ("--rng-seed", rng_seed)]:
         g.add_argument(flag, type=kind)
+    g.add_argument("--eval-share", type=_number(float, lambda v: 0 < v <= 1, "above 0 and at most 1"),
+                   help="evaluations are skipped while they would take more than this share of the run's time "
+                        "(default 0.1; 1 evaluates at every --eval-interval)")
     g.add_argument("--seed", type=rng_seed, dest="old_seed", help=argparse.SUPPRESS)  # deprecated: --rng-seed
     g = p.add_argument_group("model size (defaults: the shipped preset)")
     g.add_argument("--preset", default="default", help="named size (and the settings it needs): default or tiny")
@@ -180,7 +183,7 @@ def train_parser() -> argparse.ArgumentParser:
 MODEL_FLAGS = ("n_layer", "n_hidden", "n_embd", "n_head", "block_size", "dropout")
 TRAIN_FLAGS = ("max_steps", "max_seconds", "batch_size", "seq_len", "lr", "min_lr_ratio", "weight_decay",
                "warmup_steps", "grad_clip", "eval_interval", "checkpoint_interval", "eval_batches",
-               "eval_seconds", "rng_seed")
+               "eval_seconds", "eval_share", "rng_seed")
 
 
 @user_errors

@@ -222,7 +222,7 @@ async def test_watch_follows_a_run_started_elsewhere(tmp_path, small_text_file):
 
     run = RunDir(tmp_path / "elsewhere")
     Trainer(default_config("romeo", preset="tiny", seq_len=16, batch_size=4, max_steps=20, eval_interval=5,
-                           eval_batches=2, device="cpu"), Corpus.from_text(SMALL_TEXT), run).run()
+                           eval_batches=2, device="cpu", eval_share=1.0), Corpus.from_text(SMALL_TEXT), run).run()
     app = make_app(tmp_path, watch=[run.path])
     async with app.run_test(size=(120, 36)) as pilot:
         for _ in range(600):  # returns as soon as the events are in; the limit is for a loaded machine

@@ -34,6 +34,7 @@ NO_CUDA = not torch.cuda.is_available()
     (cli.train_main, ["--model", "benvolio", "--max-seconds", "nan"], "max-seconds"),
     (cli.train_main, ["--model", "benvolio", "--lr", "inf"], "lr"),
     (cli.train_main, ["--model", "benvolio", "--bogus"], "--bogus"),
+    (cli.train_main, ["--model", "benvolio", "--eval-share", "0"], "--eval-share"),
     (cli.trace_main, [""], "empty"),
     (cli.trace_main, ["\u05d0\u05d1\u05d2"], "none of"),
     (cli.trace_main, ["hi", "--max-chars", "0"], "--max-chars"),

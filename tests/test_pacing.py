@@ -82,6 +82,14 @@ def test_the_run_clock_counts_evaluations_and_they_keep_to_their_share(tmp_path)
     assert len(evals) < len(trains)
 
 
+def test_a_share_of_1_evaluates_at_every_interval_asked(tmp_path):
+    corpus = Corpus.from_text(SMALL_TEXT)
+    cfg = default_config("benvolio", preset="tiny", batch_size=4, seq_len=16, eval_interval=2, eval_batches=2,
+                         max_steps=8, device="cpu", sample_chars=10, eval_share=1.0)
+    assert Trainer(cfg, corpus, RunDir(tmp_path / "run")).run() == "finished"
+    assert [e.step for e in RunDir(tmp_path / "run").events() if isinstance(e, Eval)] == [0, 2, 4, 6, 8]
+
+
 @pytest.mark.parametrize("model", ["benvolio", "mercutio", "romeo"])
 def test_each_model_has_a_quick_preset_that_builds_and_trains(tmp_path, model):
     cfg = default_config(model, preset="quick", max_steps=2, eval_batches=1, device="cpu", sample_chars=5)

@@ -20,7 +20,7 @@ KEYS = ["f1", "f2", "f3", "f4", "1", "2", "3", "4", "t", "h", "b", "tab", "shift
         "g", "l", "s", "a", "Z", "space", "backspace", "enter", "escape", "home", "end", "pageup", "pagedown", "0", "9",
         "?", "\\"]
 LONG_TRAINING = ["--seq-len", "16", "--batch-size", "4", "--eval-interval", "20", "--eval-batches", "2",
-                 "--checkpoint-interval", "40"]
+                 "--eval-share", "1", "--checkpoint-interval", "40"]
 
 
 def busy_pool_threads() -> list[str]:

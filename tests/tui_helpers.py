@@ -14,7 +14,7 @@ from tui.app import ShakesApp
 from tui.cli import create_app
 
 TINY_TRAINING = ["--seq-len", "16", "--batch-size", "4", "--eval-interval", "10", "--eval-batches", "2",
-                 "--max-steps", "400", "--checkpoint-interval", "20"]
+                 "--eval-share", "1", "--max-steps", "400", "--checkpoint-interval", "20"]
 
 
 def make_app(tmp_path: Path, *, data: Path | None = None, weights_dir: Path | None = None, **kwargs) -> ShakesApp:
