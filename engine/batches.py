@@ -3,6 +3,11 @@
 Romeo reads random windows. Benvolio and Mercutio read B contiguous streams, as char-rnn
 does: each batch continues where the last one stopped, so the recurrent state is carried
 between batches and the model learns to use memory longer than one window.
+
+Under torchrun every rank draws the same global batch from the same generator and keeps its own rows
+(``rows``: rank::world), so the ranks read different text and the generator state is one for all.
+The data may be a memory-mapped token file of any size (uint8/uint16): only the windows a batch
+reads are gathered, then cast to int64 and moved to the model's device.
 """
 
 from __future__ import annotations
@@ -12,14 +17,23 @@ import torch
 from engine.errors import ShakesError
 
 
+def resident(split: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Where batches read a split from: in-memory ids (int64) move to the device once; memory-mapped ones
+    (uint8/uint16, see engine.tokens) stay in their file, and each batch gathers only what it reads."""
+    return split.to(device) if split.dtype == torch.long else split
+
+
 class WindowBatches:
     """Random windows of seq_len characters; targets are the inputs shifted by one."""
 
-    def __init__(self, data: torch.Tensor, batch_size: int, seq_len: int, rng_seed: int) -> None:
+    def __init__(self, data: torch.Tensor, batch_size: int, seq_len: int, rng_seed: int,
+                 device: torch.device | str | None = None, rows: slice = slice(None)) -> None:
         if data.numel() < seq_len + 2:
             raise ShakesError(f"the text is too short: {data.numel()} characters to draw windows of {seq_len} + 1 "
                               f"from; use a longer text or a smaller --seq-len")
         self.data, self.batch_size, self.seq_len = data, batch_size, seq_len
+        self.device = torch.device(device) if device is not None else data.device
+        self.rows = rows  # which rows of the global batch this process trains on
         self.generator = torch.Generator().manual_seed(rng_seed)
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -27,8 +41,8 @@ class WindowBatches:
         return self._gather(starts) + (None,)
 
     def _gather(self, starts: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        offsets = starts[:, None] + torch.arange(self.seq_len + 1)
-        chunk = self.data[offsets.to(self.data.device)]  # (B, T+1)
+        offsets = starts[self.rows, None] + torch.arange(self.seq_len + 1)
+        chunk = self.data[offsets.to(self.data.device)].to(self.device, torch.long)  # (B, T+1)
         return chunk[:, :-1], chunk[:, 1:]
 
     def state_dict(self) -> dict:
@@ -42,8 +56,9 @@ class StreamBatches(WindowBatches):
     """B streams that each read on from where they stopped; a stream that reaches the end
     restarts at a random place, and ``fresh`` marks it so its carried state is zeroed."""
 
-    def __init__(self, data: torch.Tensor, batch_size: int, seq_len: int, rng_seed: int) -> None:
-        super().__init__(data, batch_size, seq_len, rng_seed)
+    def __init__(self, data: torch.Tensor, batch_size: int, seq_len: int, rng_seed: int,
+                 device: torch.device | str | None = None, rows: slice = slice(None)) -> None:
+        super().__init__(data, batch_size, seq_len, rng_seed, device, rows)
         self.positions = self._random_starts(batch_size)
         self.fresh = torch.ones(batch_size, dtype=torch.bool)
 
@@ -52,7 +67,7 @@ class StreamBatches(WindowBatches):
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x, y = self._gather(self.positions)
-        fresh = self.fresh.clone()
+        fresh = self.fresh[self.rows].clone()
         self.positions = self.positions + self.seq_len
         ended = self.positions + self.seq_len + 1 > self.data.numel()
         self.positions[ended] = self._random_starts(int(ended.sum()))

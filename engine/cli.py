@@ -19,17 +19,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine import texts
+from engine import distributed, texts
 from engine.atomic import atomic_path
 from engine.checkpoints import check_checkpoint
-from engine.corpus import DATA_ENV, Corpus, find_corpus, load_corpus, read_text
+from engine.corpus import DATA_ENV, Corpus, corpus_at, find_corpus, load_corpus
 from engine.devices import resolve_device
 from engine.errors import ShakesError
 from engine.evaluate import split_loss
 from engine.guards import errors_not_signals, prepare_run_dir, write_failure
 from engine.lifeline import watch_parent
 from engine.models import family_names, get_family
-from engine.progress import EvalProgress, TrainProgress, download_progress
+from engine.progress import EvalProgress, TrainProgress, download_progress, encode_progress
 from engine.runs import BEST_WEIGHTS, CHECKPOINT, METRICS, WEIGHTS, Failed, RunDir, new_run_path
 from engine.sampling import SampleSettings, prepare_seed, stream
 from engine.shipped import weights_for
@@ -174,6 +174,8 @@ def train_parser() -> argparse.ArgumentParser:
         g.add_argument(flag, type=positive(int))
     g.add_argument("--dropout", type=_number(float, lambda v: 0 <= v < 1, "at least 0 and below 1"))
     add_machine_flags(p)
+    p.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the model (CUDA with Triton; elsewhere it trains eagerly and says so)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--stop-with-parent", action="store_true", help="stop with a checkpoint if the process that "
                    "started this one ends (the app passes this, so its training never outlives it)")
@@ -183,7 +185,7 @@ def train_parser() -> argparse.ArgumentParser:
 MODEL_FLAGS = ("n_layer", "n_hidden", "n_embd", "n_head", "block_size", "dropout")
 TRAIN_FLAGS = ("max_steps", "max_seconds", "batch_size", "seq_len", "lr", "min_lr_ratio", "weight_decay",
                "warmup_steps", "grad_clip", "eval_interval", "checkpoint_interval", "eval_batches",
-               "eval_seconds", "eval_share", "rng_seed")
+               "eval_seconds", "eval_share", "rng_seed", "compile")
 
 
 @user_errors
@@ -202,26 +204,39 @@ def train_main(argv: list[str] | None = None) -> int:
         raise ShakesError(f"say which model to train: --model {'|'.join(family_names())} (or --resume RUN_DIR)")
     _set_threads(args.threads)
     errors_not_signals()
+    world = distributed.join(args.device)  # under torchrun: this rank of the group
+    try:
+        return _train(args, argv, world)
+    finally:
+        distributed.leave()
+
+
+def _train(args, argv: list[str] | None, world: distributed.World) -> int:
     ckpt = _resumable(args) if args.resume else None
     data = texts.text_to_resume(texts.recorded(ckpt), args.data) if ckpt else args.data
     text_path = find_corpus(data, progress=download_progress())
-    corpus = Corpus.from_text(read_text(text_path))
+    corpus = corpus_at(text_path, encode_progress=encode_progress())
     command = "shakes-train " + shlex.join(sys.argv[1:] if argv is None else argv)
     trainer = _make_trainer(args, corpus, command, ckpt)
     trainer.text = texts.identify(text_path).as_dict()
     if args.stop_with_parent:
         watch_parent(lambda: trainer.request_stop("parent gone"))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: trainer.request_stop("signal"))
+    if not world.is_main:  # rank 0 alone writes the run and speaks
+        return 0 if trainer.run() == "finished" else 1
     progress = None if args.quiet or not sys.stderr.isatty() else TrainProgress(trainer)
     if progress:
         trainer.callbacks.append(progress.on_event)
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: trainer.request_stop("signal"))
     try:  # the folder exists before we name it, so a folder that cannot be made is the only line
         trainer.run_dir.create()
     except OSError as exc:
         raise ShakesError(write_failure(exc)) from None
-    print(f"shakes-train: {trainer.cfg.model} ({trainer.model.num_params():,} parameters) on {trainer.device}, "
-          f"run directory {trainer.run_dir.path}", file=sys.stderr)
+    processes = f" x {world.size} processes" if world.size > 1 else ""
+    print(f"shakes-train: {trainer.cfg.model} ({trainer.model.num_params():,} parameters) on {trainer.device}"
+          f"{processes}, run directory {trainer.run_dir.path}", file=sys.stderr)
+    if trainer.compile_note:
+        print(f"shakes-train: {trainer.compile_note}", file=sys.stderr)
     with progress or _nothing():
         outcome = _run_reporting_write_failures(trainer)
     last = trainer.run_dir.events()[-1]
@@ -301,7 +316,7 @@ def eval_main(argv: list[str] | None = None) -> int:
     add_machine_flags(p, device_default="cpu")
     args = p.parse_args(argv)
     _set_threads(args.threads)
-    corpus = load_corpus(args.data, progress=download_progress())
+    corpus = load_corpus(args.data, progress=download_progress(), encode_progress=encode_progress())
     with EvalProgress.if_terminal() or _nothing() as bars:
         results = _evaluate_each(args, corpus, bars)
     if args.json:

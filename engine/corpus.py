@@ -24,6 +24,7 @@ CORPUS_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/ti
 CORPUS_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
 DATA_ENV = "SHAKES_DATA"
 TRAIN_FRACTION = 0.9  # first 90 % train, last 10 % validation: the standard split
+LARGE_TEXT_BYTES = 16 << 20  # texts larger than this are encoded once to a cached token file and memory-mapped
 
 Progress = Callable[[int, int | None], None]  # (bytes so far, total or None)
 
@@ -150,18 +151,37 @@ class Vocab:
 
 @dataclass
 class Corpus:
-    text: str
+    text: str | None  # None when the ids are memory-mapped from a token file
     vocab: Vocab
-    train: torch.Tensor  # (N_train,) int64
-    val: torch.Tensor  # (N_val,) int64
+    train: torch.Tensor  # (N_train,) int64, or uint8/uint16 when memory-mapped
+    val: torch.Tensor  # (N_val,)
 
     @classmethod
     def from_text(cls, text: str) -> Corpus:
         vocab = Vocab.from_text(text)
-        ids = torch.tensor(vocab.encode(text), dtype=torch.long)
+        return cls.from_ids(torch.tensor(vocab.encode(text), dtype=torch.long), vocab, text)
+
+    @classmethod
+    def from_ids(cls, ids: torch.Tensor, vocab: Vocab, text: str | None = None) -> Corpus:
         n_train = int(len(ids) * TRAIN_FRACTION)
         return cls(text, vocab, ids[:n_train], ids[n_train:])
 
+    @classmethod
+    def from_token_file(cls, path: str | os.PathLike, progress: Progress | None = None) -> Corpus:
+        """The text encoded once into a cached, memory-mapped token file (see engine.tokens)."""
+        from engine.tokens import cached_tokens  # engine.tokens builds on this module
 
-def load_corpus(data: str | os.PathLike | None = None, **find_kwargs) -> Corpus:
-    return Corpus.from_text(read_text(find_corpus(data, **find_kwargs)))
+        return cls.from_ids(*cached_tokens(path, progress))
+
+
+def load_corpus(data: str | os.PathLike | None = None, *, encode_progress: Progress | None = None,
+                **find_kwargs) -> Corpus:
+    """The corpus ``find_corpus`` finds, read by ``corpus_at``."""
+    return corpus_at(find_corpus(data, **find_kwargs), encode_progress=encode_progress)
+
+
+def corpus_at(path: Path, *, encode_progress: Progress | None = None) -> Corpus:
+    """The text at path in memory, or memory-mapped from its token file when it is larger than LARGE_TEXT_BYTES."""
+    if path.stat().st_size > LARGE_TEXT_BYTES:
+        return Corpus.from_token_file(path, encode_progress)
+    return Corpus.from_text(read_text(path))

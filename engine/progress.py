@@ -22,9 +22,19 @@ from engine.runs import Eval, Event, Start, Train
 
 def download_progress():
     """A callback for engine.corpus downloads, or None when stderr is not a terminal."""
+    return _bytes_progress("downloading corpus")
+
+
+def encode_progress():
+    """A callback for engine.tokens while a large text is encoded to its token file, or None off a terminal."""
+    return _bytes_progress("encoding corpus")
+
+
+def _bytes_progress(label: str):
+    """A (done, total) callback drawing a transient bar on stderr, or None when stderr is not a terminal."""
     if not sys.stderr.isatty():
         return None
-    bar = Progress(TextColumn("downloading corpus"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+    bar = Progress(TextColumn(label), BarColumn(), DownloadColumn(), TransferSpeedColumn(), Remaining(),
                    transient=True, console=_stderr())
     task = None
 
@@ -32,7 +42,7 @@ def download_progress():
         nonlocal task
         if task is None:
             bar.start()
-            task = bar.add_task("download", total=total)
+            task = bar.add_task(label, total=total)
         bar.update(task, completed=done)
         if total is not None and done >= total:
             bar.stop()

@@ -48,6 +48,8 @@ class Start:
     data_path: str | None = None  # the training text, as found (a resume reads it again) ...
     data_sha256: str | None = None  # ... and its checksum (a resume refuses a text that differs)
     pid: int | None = None  # the trainer's process (the app tells a run left running from a live one)
+    world_size: int = 1  # processes training it together (torchrun); only rank 0 writes the run
+    compiled: bool = False  # trained through torch.compile (--compile on CUDA)
     time: float | None = None  # seconds since the epoch, set by the writer
 
 
@@ -160,7 +162,7 @@ def _checked(kind: str, f: dataclasses.Field, hint, value):
         return float(value)
     if base is int and isinstance(value, int) and not isinstance(value, bool):
         return value
-    if base in (str, dict) and isinstance(value, base):
+    if base in (str, dict, bool) and isinstance(value, base):
         return value
     raise BadLine(f"{kind}.{f.name} is {value!r}, not {getattr(base, '__name__', base)}")
 

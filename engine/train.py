@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-from engine.batches import StreamBatches, WindowBatches
+from engine import distributed
+from engine.batches import StreamBatches, WindowBatches, resident
 from engine.checkpoints import check_checkpoint
 from engine.corpus import Corpus
-from engine.devices import resolve_device
+from engine.devices import compiled, resolve_device
 from engine.errors import ShakesError
 from engine.memory import check_batch_fits
 from engine.models import CharModel, build_model, config_from_dict, get_family, make_config
@@ -55,6 +56,7 @@ class TrainConfig:
     sample_chars: int = 120  # length of the sample written with each evaluation
     rng_seed: int = 1337  # weights, batches and dropout all follow from it
     device: str = "auto"
+    compile: bool = False  # torch.compile the model for training (CUDA only; elsewhere it runs eagerly)
 
     @property
     def budget(self) -> Budget:
@@ -170,9 +172,11 @@ class Trainer:
                  callbacks: list[Callable[[Event], None]] | None = None,
                  on_step: Callable[[Trainer], None] | None = None, command: str = "",
                  saved_config: dict | None = None) -> None:
+        self.world = distributed.current()  # one process, or this rank of a torchrun group
+        distributed.check_batch(cfg.batch_size, self.world)
         self.cfg, self.corpus, self.run_dir, self.budget = cfg, corpus, run, cfg.budget
         self.callbacks, self.on_step, self.command, self.text = callbacks or [], on_step, command, {}  # text: see cli
-        self.device = resolve_device(cfg.device)
+        self.device = distributed.local_device(resolve_device(cfg.device), self.world)
         self.stop_reason: str | None = None
         with torch.random.fork_rng(devices=[]):
             torch.random.default_generator.manual_seed(cfg.rng_seed)  # the CPU generator, restored on exit
@@ -181,10 +185,13 @@ class Trainer:
         limit = self.model.max_context()
         if limit is not None and cfg.seq_len > limit:
             raise ShakesError(f"--seq-len {cfg.seq_len} is longer than {cfg.model}'s context of {limit} characters")
-        check_batch_fits(self.model, cfg.batch_size, cfg.seq_len, self.device)
+        check_batch_fits(self.model, cfg.batch_size // self.world.size, cfg.seq_len, self.device)
         self.optimizer = make_optimizer(self.model, cfg, fused=self.device.type == "cuda")
+        parallel = distributed.wrap(self.model, self.device, self.world)
+        self.train_forward, self.compile_note = compiled(parallel, self.device, cfg.compile)
         batch_cls = StreamBatches if self.model.is_recurrent else WindowBatches
-        self.batches = batch_cls(corpus.train.to(self.device), cfg.batch_size, cfg.seq_len, cfg.rng_seed)
+        self.batches = batch_cls(resident(corpus.train, self.device), cfg.batch_size, cfg.seq_len, cfg.rng_seed,
+                                 self.device, rows=self.world.rows)
         self.step, self.elapsed, self.state = 0, 0.0, None
         self.lr = cfg.lr  # the learning rate of the latest step
         self.last_eval_step, self.last_eval_elapsed = -1, 0.0
@@ -197,6 +204,8 @@ class Trainer:
         self.stop_reason = self.stop_reason or reason
 
     def emit(self, event: Event) -> None:
+        if not self.world.is_main:  # under torchrun only rank 0 writes the run
+            return
         event = self.run_dir.append(event)
         for callback in self.callbacks:
             callback(event)
@@ -207,8 +216,11 @@ class Trainer:
     # ---- the loop --------------------------------------------------------------------------
     def run(self) -> str:
         """Train until the budget is spent or a stop is requested. Returns 'finished' or 'failed'."""
-        self.run_dir.create()
+        if self.world.is_main:
+            self.run_dir.create()
         set_rng_state(self.rng, self.device, self.cfg.rng_seed)
+        if self.world.rank > 0:  # its own dropout masks (DDP copied rank 0's weights); after a resume too
+            torch.manual_seed(self.cfg.rng_seed + self.world.rank + self.step)
         self.emit(start_event(self))
         self._clock_start = time.perf_counter() - self.elapsed  # the clock counts the whole run
         losses, window_seconds = [], 0.0
@@ -253,6 +265,10 @@ class Trainer:
         spent = self.budget.spent(self.step, self.elapsed, reserve=self.pacing.reserve())
         if spent:
             self.request_stop(spent)
+        # every rank takes the same decision: the slowest clock, and a stop asked of (or due on) any of them
+        self.elapsed, stop = distributed.agree([self.elapsed, self.stop_reason is not None], self.world, self.device)
+        if stop:
+            self.request_stop("stopped")
         return self.stop_reason is None
 
     def train_step(self) -> float:
@@ -263,7 +279,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         with autocast_for(self.model, self.device):
-            _, loss, state = self.model(x, y, state)
+            _, loss, state = self.train_forward(x, y, state)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.cfg.grad_clip > 0:
@@ -272,7 +288,7 @@ class Trainer:
         self.state = state if self.model.is_recurrent else None
         self.step += 1
         self.lr = lr
-        return loss.item()
+        return distributed.mean(loss.detach(), self.world).item()  # the loss of the whole global batch
 
     # ---- evaluation, events, checkpoints ---------------------------------------------------
     def evaluate(self) -> None:
@@ -303,6 +319,8 @@ class Trainer:
         return "failed"
 
     def checkpoint(self) -> None:
+        if not self.world.is_main:
+            return
         t0 = time.perf_counter()
         self.run_dir.save_checkpoint(checkpoint_payload(self))
         self._save_weights(self.run_dir.weights_path)
@@ -311,6 +329,8 @@ class Trainer:
         self.emit(Checkpoint(step=self.step, path=str(self.run_dir.weights_path)))
 
     def _save_weights(self, path) -> None:
+        if not self.world.is_main:
+            return
         summary = {"step": self.step, "elapsed_s": round(self.elapsed, 1), "device": str(self.device),
                    "estimated_val_loss": self.best_val, "command": self.command, "init_from": self.cfg.init_from}
         save_weights(path, self.model, self.corpus.vocab, summary)
@@ -352,7 +372,7 @@ def estimate_loss(model: CharModel, split: torch.Tensor, cfg: TrainConfig, rng_s
     model.eval()
     device = next(model.parameters()).device
     seq_len = min(cfg.seq_len, split.numel() - 2)  # a short validation split still gets an estimate
-    batches = WindowBatches(split.to(device), cfg.batch_size, seq_len, rng_seed)
+    batches = WindowBatches(resident(split, device), cfg.batch_size, seq_len, rng_seed, device)
     losses, deadline = [], time.perf_counter() + (math.inf if seconds is None else seconds)
     while len(losses) < cfg.eval_batches and (not losses or time.perf_counter() < deadline):
         if should_stop():
@@ -370,7 +390,9 @@ def start_event(trainer: Trainer) -> Start:
     sha256, see engine.texts; a resume reads that text again)."""
     return Start(model=trainer.cfg.model, step=trainer.step, params=trainer.model.num_params(),
                  device=str(trainer.device), config=dataclasses.asdict(trainer.cfg),
-                 model_config=dataclasses.asdict(trainer.model.config), pid=os.getpid(), **trainer.text)
+                 model_config=dataclasses.asdict(trainer.model.config), pid=os.getpid(),
+                 world_size=trainer.world.size, compiled=trainer.compile_note is None and trainer.cfg.compile,
+                 **trainer.text)
 
 
 def train_and_val_estimates(trainer: Trainer, seconds: float | None = None) -> tuple[float, float] | None:

@@ -11,18 +11,20 @@ from pathlib import Path
 
 from engine.corpus import DATA_ENV
 from engine.shipped import SHIPPED_DIR
+from tui.serve import add_serve_options, serve
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="shakes-tui", description="Train, compare and look inside three "
                                 "character-level language models on TinyShakespeare. F1 generate, F2 train, "
-                                "F3 Mercutio's gates, F4 insight, Ctrl+Q quit.")
+                                "F3 Mercutio's gates, F4 insight, Ctrl+Q quit.", allow_abbrev=False)
     p.add_argument("--weights-dir", type=Path, default=SHIPPED_DIR, help="folder with benvolio/mercutio/romeo "
                    ".safetensors (default: the shipped weights)")
     p.add_argument("--data", help=f"training text for the Train tab (default: ${DATA_ENV}, else the cached or "
                    "downloaded TinyShakespeare)")
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where training runs are written")
     p.add_argument("--watch", type=Path, nargs="+", metavar="RUN_DIR", help="follow runs started elsewhere")
+    add_serve_options(p)
     return p
 
 
@@ -64,12 +66,19 @@ def create_app(*, weights_dir: Path = SHIPPED_DIR, runs_dir: Path = Path("runs")
 
 
 def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
     args = parser().parse_args(argv)
     for run_dir in args.watch or []:
         if not run_dir.is_dir():
             refuse(f"--watch {run_dir}: no such run directory")
     if args.runs_dir.exists() and not args.runs_dir.is_dir():
         refuse(f"--runs-dir {args.runs_dir} is a file, not a folder")
+    if args.serve:
+        try:
+            serve(argv, args.host, args.port)
+        except OSError as exc:  # the port is taken, or the host is not this machine's
+            refuse(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}")
+        return
     app = create_app(weights_dir=args.weights_dir, runs_dir=args.runs_dir, data=args.data, watch=args.watch)
     app.run()
     sys.exit(app.return_code or 0)  # a crash inside the app (Textual prints it) is a failure, not status 0

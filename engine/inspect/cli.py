@@ -12,7 +12,7 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from engine.cli import DATA_HELP, Parser, _set_threads, add_machine_flags, positive, user_errors
-from engine.corpus import TRAIN_FRACTION, load_corpus
+from engine.corpus import TRAIN_FRACTION, find_corpus, read_text
 from engine.devices import resolve_device
 from engine.errors import ShakesError
 from engine.inspect.attention import attention
@@ -86,7 +86,7 @@ def _load(name: str | None, device: str = "cpu") -> LoadedModel:
 
 
 def _training_text(data: str | None) -> tuple[str, int]:
-    text = load_corpus(data, progress=download_progress()).text
+    text = read_text(find_corpus(data, progress=download_progress()))  # the text itself, whatever its size
     return text, int(len(text) * TRAIN_FRACTION)
 
 
