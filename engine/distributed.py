@@ -64,10 +64,13 @@ def local_device(device: torch.device, world: World) -> torch.device:
     return torch.device("cuda", world.local_rank) if device.type == "cuda" and world.size > 1 else device
 
 
-def check_batch(batch_size: int, world: World) -> None:
+def checked_world(batch_size: int) -> World:
+    """This process's world, once the global batch is known to divide among its processes."""
+    world = current()
     if batch_size % world.size:
         raise ShakesError(f"--batch-size {batch_size} is the global batch: it must divide among {world.size} "
                           "processes")
+    return world
 
 
 def wrap(model: torch.nn.Module, device: torch.device, world: World) -> torch.nn.Module:

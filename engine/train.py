@@ -172,8 +172,7 @@ class Trainer:
                  callbacks: list[Callable[[Event], None]] | None = None,
                  on_step: Callable[[Trainer], None] | None = None, command: str = "",
                  saved_config: dict | None = None) -> None:
-        self.world = distributed.current()  # one process, or this rank of a torchrun group
-        distributed.check_batch(cfg.batch_size, self.world)
+        self.world = distributed.checked_world(cfg.batch_size)  # one process, or this rank of a torchrun group
         self.cfg, self.corpus, self.run_dir, self.budget = cfg, corpus, run, cfg.budget
         self.callbacks, self.on_step, self.command, self.text = callbacks or [], on_step, command, {}  # text: see cli
         self.device = distributed.local_device(resolve_device(cfg.device), self.world)
@@ -187,8 +186,7 @@ class Trainer:
             raise ShakesError(f"--seq-len {cfg.seq_len} is longer than {cfg.model}'s context of {limit} characters")
         check_batch_fits(self.model, cfg.batch_size // self.world.size, cfg.seq_len, self.device)
         self.optimizer = make_optimizer(self.model, cfg, fused=self.device.type == "cuda")
-        parallel = distributed.wrap(self.model, self.device, self.world)
-        self.train_forward, self.compile_note = compiled(parallel, self.device, cfg.compile)
+        self.train_forward, self.compile_note = training_forward(self)
         batch_cls = StreamBatches if self.model.is_recurrent else WindowBatches
         self.batches = batch_cls(resident(corpus.train, self.device), cfg.batch_size, cfg.seq_len, cfg.rng_seed,
                                  self.device, rows=self.world.rows)
@@ -204,11 +202,10 @@ class Trainer:
         self.stop_reason = self.stop_reason or reason
 
     def emit(self, event: Event) -> None:
-        if not self.world.is_main:  # under torchrun only rank 0 writes the run
-            return
-        event = self.run_dir.append(event)
-        for callback in self.callbacks:
-            callback(event)
+        if self.world.is_main:  # under torchrun only rank 0 writes the run
+            event = self.run_dir.append(event)
+            for callback in self.callbacks:
+                callback(event)
 
     def progress(self) -> float:
         return self.budget.progress(self.step, self.elapsed)
@@ -216,11 +213,7 @@ class Trainer:
     # ---- the loop --------------------------------------------------------------------------
     def run(self) -> str:
         """Train until the budget is spent or a stop is requested. Returns 'finished' or 'failed'."""
-        if self.world.is_main:
-            self.run_dir.create()
-        set_rng_state(self.rng, self.device, self.cfg.rng_seed)
-        if self.world.rank > 0:  # its own dropout masks (DDP copied rank 0's weights); after a resume too
-            torch.manual_seed(self.cfg.rng_seed + self.world.rank + self.step)
+        begin_run(self)
         self.emit(start_event(self))
         self._clock_start = time.perf_counter() - self.elapsed  # the clock counts the whole run
         losses, window_seconds = [], 0.0
@@ -265,10 +258,7 @@ class Trainer:
         spent = self.budget.spent(self.step, self.elapsed, reserve=self.pacing.reserve())
         if spent:
             self.request_stop(spent)
-        # every rank takes the same decision: the slowest clock, and a stop asked of (or due on) any of them
-        self.elapsed, stop = distributed.agree([self.elapsed, self.stop_reason is not None], self.world, self.device)
-        if stop:
-            self.request_stop("stopped")
+        agree_across_ranks(self)  # a stop due on any rank (or asked of it) stops them all
         return self.stop_reason is None
 
     def train_step(self) -> float:
@@ -299,7 +289,7 @@ class Trainer:
         train_loss, val_loss = losses
         if self.best_val is None or val_loss < self.best_val:
             self.best_val = val_loss
-            self._save_weights(self.run_dir.best_weights_path)
+            save_run_weights(self, self.run_dir.best_weights_path)
         settings = SampleSettings(temperature=0.8, rng_seed=self.step)
         sample = sample_text(self.model, self.corpus.vocab, "\n", self.cfg.sample_chars, settings)
         self.model.train()
@@ -323,17 +313,10 @@ class Trainer:
             return
         t0 = time.perf_counter()
         self.run_dir.save_checkpoint(checkpoint_payload(self))
-        self._save_weights(self.run_dir.weights_path)
+        save_run_weights(self, self.run_dir.weights_path)
         self.pacing.last_checkpoint = time.perf_counter() - t0
         self._tick()
         self.emit(Checkpoint(step=self.step, path=str(self.run_dir.weights_path)))
-
-    def _save_weights(self, path) -> None:
-        if not self.world.is_main:
-            return
-        summary = {"step": self.step, "elapsed_s": round(self.elapsed, 1), "device": str(self.device),
-                   "estimated_val_loss": self.best_val, "command": self.command, "init_from": self.cfg.init_from}
-        save_weights(path, self.model, self.corpus.vocab, summary)
 
     def restore(self, ckpt: dict) -> None:
         """Continue exactly from a checkpoint written by ``checkpoint``."""
@@ -347,6 +330,41 @@ class Trainer:
         self.best_val = None if math.isnan(best) else best
         self.state = map_state(lambda t: t.to(self.device), ckpt["carried_state"])
         self.rng = {"torch_rng": ckpt["torch_rng"], "cuda_rng": ckpt["cuda_rng"]}
+
+
+def training_forward(trainer: Trainer) -> tuple[Callable, str | None]:
+    """What a training step calls: the model, in DDP under torchrun, through torch.compile if asked and possible;
+    and why it is not compiled, if it was asked to be."""
+    parallel = distributed.wrap(trainer.model, trainer.device, trainer.world)
+    return compiled(parallel, trainer.device, trainer.cfg.compile)
+
+
+def begin_run(trainer: Trainer) -> None:
+    """Make the run directory (rank 0) and hand the global RNG the run's state; under torchrun each other rank
+    then draws its own dropout masks (DDP gave it rank 0's weights), after a resume too."""
+    if trainer.world.is_main:
+        trainer.run_dir.create()
+    set_rng_state(trainer.rng, trainer.device, trainer.cfg.rng_seed)
+    if trainer.world.rank > 0:
+        torch.manual_seed(trainer.cfg.rng_seed + trainer.world.rank + trainer.step)
+
+
+def agree_across_ranks(trainer: Trainer) -> None:
+    """Under torchrun every rank takes the same decision: the slowest clock, and a stop asked of any of them."""
+    trainer.elapsed, stop = distributed.agree([trainer.elapsed, trainer.stop_reason is not None], trainer.world,
+                                              trainer.device)
+    if stop:
+        trainer.request_stop("stopped")
+
+
+def save_run_weights(trainer: Trainer, path) -> None:
+    """The model as a weights file with its training summary (rank 0 only: the others write nothing)."""
+    if not trainer.world.is_main:
+        return
+    summary = {"step": trainer.step, "elapsed_s": round(trainer.elapsed, 1), "device": str(trainer.device),
+               "estimated_val_loss": trainer.best_val, "command": trainer.command,
+               "init_from": trainer.cfg.init_from}
+    save_weights(path, trainer.model, trainer.corpus.vocab, summary)
 
 
 def carried_state(state, fresh: torch.Tensor | None):
