@@ -221,7 +221,7 @@ class Trainer:
             self.evaluate()  # where the curve starts
         while self._should_continue():
             t0 = time.perf_counter()
-            loss = self.train_step()
+            loss = train_step(self)
             window_seconds += time.perf_counter() - t0
             self._tick()
             if not math.isfinite(loss):
@@ -261,25 +261,6 @@ class Trainer:
         agree_across_ranks(self)  # a stop due on any rank (or asked of it) stops them all
         return self.stop_reason is None
 
-    def train_step(self) -> float:
-        self.model.train()
-        x, y, fresh = self.batches.next()
-        state = carried_state(self.state, fresh)
-        lr = lr_at(self.cfg, self.step, self.progress())
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
-        with autocast_for(self.model, self.device):
-            _, loss, state = self.train_forward(x, y, state)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.cfg.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
-        self.optimizer.step()
-        self.state = state if self.model.is_recurrent else None
-        self.step += 1
-        self.lr = lr
-        return distributed.mean(loss.detach(), self.world).item()  # the loss of the whole global batch
-
     # ---- evaluation, events, checkpoints ---------------------------------------------------
     def evaluate(self) -> None:
         t0 = time.perf_counter()
@@ -318,18 +299,40 @@ class Trainer:
         self._tick()
         self.emit(Checkpoint(step=self.step, path=str(self.run_dir.weights_path)))
 
-    def restore(self, ckpt: dict) -> None:
-        """Continue exactly from a checkpoint written by ``checkpoint``."""
-        self.model.load_state_dict(ckpt["model"])
-        self.optimizer.load_state_dict(ckpt["optimizer"])
-        self.batches.load_state_dict(ckpt["batches"])
-        self.step, self.elapsed = int(ckpt["step"]), float(ckpt["elapsed"])
-        self.last_eval_step, self.last_eval_elapsed = self.step, self.elapsed
-        self.pacing.load_state_dict(ckpt)
-        best = float(ckpt["best_val"])
-        self.best_val = None if math.isnan(best) else best
-        self.state = map_state(lambda t: t.to(self.device), ckpt["carried_state"])
-        self.rng = {"torch_rng": ckpt["torch_rng"], "cuda_rng": ckpt["cuda_rng"]}
+
+def train_step(trainer: Trainer) -> float:
+    """One optimisation step on the next batch; the loss of the whole global batch."""
+    trainer.model.train()
+    x, y, fresh = trainer.batches.next()
+    state = carried_state(trainer.state, fresh)
+    lr = lr_at(trainer.cfg, trainer.step, trainer.progress())
+    for group in trainer.optimizer.param_groups:
+        group["lr"] = lr
+    with autocast_for(trainer.model, trainer.device):
+        _, loss, state = trainer.train_forward(x, y, state)
+    trainer.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if trainer.cfg.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(trainer.model.parameters(), trainer.cfg.grad_clip)
+    trainer.optimizer.step()
+    trainer.state = state if trainer.model.is_recurrent else None
+    trainer.step += 1
+    trainer.lr = lr
+    return distributed.mean(loss.detach(), trainer.world).item()  # the loss of the whole global batch
+
+
+def restore(trainer: Trainer, ckpt: dict) -> None:
+    """Continue exactly from a checkpoint written by ``checkpoint``."""
+    trainer.model.load_state_dict(ckpt["model"])
+    trainer.optimizer.load_state_dict(ckpt["optimizer"])
+    trainer.batches.load_state_dict(ckpt["batches"])
+    trainer.step, trainer.elapsed = int(ckpt["step"]), float(ckpt["elapsed"])
+    trainer.last_eval_step, trainer.last_eval_elapsed = trainer.step, trainer.elapsed
+    trainer.pacing.load_state_dict(ckpt)
+    best = float(ckpt["best_val"])
+    trainer.best_val = None if math.isnan(best) else best
+    trainer.state = map_state(lambda t: t.to(trainer.device), ckpt["carried_state"])
+    trainer.rng = {"torch_rng": ckpt["torch_rng"], "cuda_rng": ckpt["cuda_rng"]}
 
 
 def training_forward(trainer: Trainer) -> tuple[Callable, str | None]:
@@ -475,5 +478,5 @@ def resume_trainer(run: RunDir, corpus: Corpus, *, ckpt: dict | None = None, **k
         raise ShakesError(f"this text's alphabet ({len(corpus.vocab)} characters) is not the one the run was trained "
                           f"on ({len(saved_vocab or '')}): resume with the same --data")
     trainer = Trainer(cfg, corpus, run, saved_config=ckpt["model_config"], **kwargs)
-    trainer.restore(ckpt)
+    restore(trainer, ckpt)
     return trainer
