@@ -30,7 +30,7 @@ def single_process(tmp_path: Path, model: str, name: str) -> RunDir:
     randomness, and the two processes split each global batch between them)."""
     corpus = Corpus.from_text(SMALL_TEXT)
     config = tiny_config(model, max_steps=10, batch_size=4, model_overrides={"dropout": 0.0},
-                         log_interval=10)  # as the command line logs
+                         log_interval=10, eval_share=1.0)  # as the command line logs and evaluates
     Trainer(config, corpus, RunDir(tmp_path / name)).run()
     resume_trainer(RunDir(tmp_path / name), corpus, overrides={"max_steps": 20}).run()
     return RunDir(tmp_path / name)
@@ -44,7 +44,8 @@ def losses(run: RunDir, kind: type, field: str) -> dict[int, float]:
 def test_two_gloo_processes_train_as_one_on_the_same_global_batch_and_resume(tmp_path, model):
     (tmp_path / "small.txt").write_text(SMALL_TEXT, encoding="utf-8")
     flags = ["--model", model, "--preset", "tiny", "--batch-size", "4", "--seq-len", "16", "--dropout", "0",
-             "--eval-interval", "5", "--eval-batches", "2", "--warmup-steps", "3", "--out", "ddp"]
+             "--eval-interval", "5", "--eval-batches", "2", "--eval-share", "1", "--warmup-steps", "3",
+             "--out", "ddp"]
     first = torchrun(tmp_path, *flags, "--max-steps", "10")
     assert first.returncode == 0, first.stderr[-3000:]
     resumed = torchrun(tmp_path, "--resume", "ddp", "--max-steps", "20")
