@@ -11,6 +11,9 @@ tool uses only the cores that other work leaves idle.
 from __future__ import annotations
 
 import os
+import statistics
+import time
+from pathlib import Path
 
 WAIT_POLICY = ("OMP_WAIT_POLICY", "PASSIVE")
 THREADS_ENV = "OMP_NUM_THREADS"
@@ -30,14 +33,34 @@ def available_cores() -> int:
 
 
 def idle_cores(cores: int | None = None, load: float | None = None) -> int:
-    """Cores not busy with other work by the last minute's load average; at least 1."""
+    """Cores not busy with other work now (else by the last minute's load average); at least 1."""
     cores = cores or available_cores()
     if load is None:
-        try:
-            load = os.getloadavg()[0]
-        except OSError:
-            load = 0.0
+        load = others_running()
     return max(1, min(cores, cores - round(load)))
+
+
+def others_running(samples: int = 5, read=None) -> float:
+    """How many other threads are runnable now: the median over a few readings of /proc/loadavg's running
+    count, less this one. The minute's load average would still count work that ended seconds ago (a run
+    started right after another would get one thread on a machine gone quiet). Elsewhere: that average."""
+    counts = []
+    for i in range(samples):
+        try:
+            text = read() if read else Path("/proc/loadavg").read_text()
+            counts.append(int(text.split()[3].split("/")[0]) - 1)
+        except (OSError, IndexError, ValueError):
+            return _load_average()
+        if i + 1 < samples:
+            time.sleep(0.01)
+    return float(statistics.median(counts))
+
+
+def _load_average() -> float:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return 0.0
 
 
 def set_threads(threads: int | None, *, per_character: bool = False) -> int:

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from engine.threads import idle_cores
+from engine.threads import idle_cores, others_running
 
 
 def _run(code: str, **env: str) -> subprocess.CompletedProcess:
@@ -28,6 +28,13 @@ def test_importing_the_engine_makes_idle_threads_sleep_before_torch_loads():
 def test_a_users_wait_policy_wins():
     result = _run("import os, engine.cli\nprint(os.environ['OMP_WAIT_POLICY'])", OMP_WAIT_POLICY="ACTIVE")
     assert result.stdout.strip() == "ACTIVE"
+
+
+def test_other_running_threads_are_read_now_not_averaged_over_a_minute():
+    quiet, busy = iter(["3.90 2.10 1.00 1/400 99"] * 5), iter(["0.10 0.10 0.10 4/400 99"] * 5)
+    assert others_running(read=lambda: next(quiet)) == 0  # a minute's average of 3.9, but only this one runs now
+    assert others_running(read=lambda: next(busy)) == 3
+    assert others_running(read=lambda: "garbage") >= 0  # unreadable: the load average instead
 
 
 def test_threads_follow_the_idle_cores():
