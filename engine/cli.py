@@ -169,7 +169,8 @@ def train_parser() -> argparse.ArgumentParser:
                         "(default 0.1; 1 evaluates at every --eval-interval)")
     g.add_argument("--seed", type=rng_seed, dest="old_seed", help=argparse.SUPPRESS)  # deprecated: --rng-seed
     g = p.add_argument_group("model size (defaults: the shipped preset)")
-    g.add_argument("--preset", default="default", help="named size (and the settings it needs): default or tiny")
+    g.add_argument("--preset", default="default", help="named size (and the settings it needs): "
+                   f"{_preset_names()}; quick learns in about two minutes on a 2-core CPU")
     for flag in ["--n-layer", "--n-hidden", "--n-embd", "--n-head", "--block-size"]:
         g.add_argument(flag, type=positive(int))
     g.add_argument("--dropout", type=_number(float, lambda v: 0 <= v < 1, "at least 0 and below 1"))
@@ -180,6 +181,11 @@ def train_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-with-parent", action="store_true", help="stop with a checkpoint if the process that "
                    "started this one ends (the app passes this, so its training never outlives it)")
     return p
+
+
+def _preset_names() -> str:
+    names = dict.fromkeys(name for family in family_names() for name in get_family(family).presets)
+    return ", ".join(names)
 
 
 MODEL_FLAGS = ("n_layer", "n_hidden", "n_embd", "n_head", "block_size", "dropout")

@@ -106,6 +106,12 @@ def test_every_tool_has_help():
         assert result.returncode == 0 and "usage:" in result.stdout
 
 
+def test_train_help_names_every_preset():
+    help_text = " ".join(cli.train_parser().format_help().split())
+    for name in ("default", "tiny", "quick"):
+        assert name in help_text.split("--preset PRESET named size", 1)[1].split("--n-layer", 1)[0]
+
+
 def test_a_text_too_short_for_the_window_is_a_clear_error(tmp_path, capsys):
     tiny_text = tmp_path / "tiny.txt"
     tiny_text.write_text("ab" * 20)
