@@ -174,6 +174,8 @@ def train_parser() -> argparse.ArgumentParser:
     for flag in ["--n-layer", "--n-hidden", "--n-embd", "--n-head", "--block-size"]:
         g.add_argument(flag, type=positive(int))
     g.add_argument("--dropout", type=_number(float, lambda v: 0 <= v < 1, "at least 0 and below 1"))
+    g.add_argument("--rope", action=argparse.BooleanOptionalAction,
+                   help="romeo: rotary positions (RoPE) instead of a learned position embedding")
     add_machine_flags(p)
     p.add_argument("--compile", action="store_true", default=None,
                    help="torch.compile the model (CUDA with Triton; elsewhere it trains eagerly and says so)")
@@ -188,7 +190,7 @@ def _preset_names() -> str:
     return ", ".join(names)
 
 
-MODEL_FLAGS = ("n_layer", "n_hidden", "n_embd", "n_head", "block_size", "dropout")
+MODEL_FLAGS = ("n_layer", "n_hidden", "n_embd", "n_head", "block_size", "dropout", "rope")
 TRAIN_FLAGS = ("max_steps", "max_seconds", "batch_size", "seq_len", "lr", "min_lr_ratio", "weight_decay",
                "warmup_steps", "grad_clip", "eval_interval", "checkpoint_interval", "eval_batches",
                "eval_seconds", "eval_share", "rng_seed", "compile")

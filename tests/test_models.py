@@ -5,6 +5,7 @@ from torch import nn
 
 from engine.models import build_model, family_names, make_config
 from engine.models.lstm import cell_recurrence
+from engine.models.rotary import rotary_table, rotate
 from engine.models.transformer import RomeoState
 
 
@@ -89,9 +90,10 @@ def test_the_cell_recurrence_equals_the_equation():
 
 
 # ---- Romeo's key/value cache -------------------------------------------------------------------
+@pytest.mark.parametrize("rope", [False, True])
 @torch.no_grad()
-def test_cached_steps_equal_the_full_sequence():
-    model = tiny("romeo").eval()
+def test_cached_steps_equal_the_full_sequence(rope):
+    model = tiny("romeo", rope=rope).eval()
     idx = torch.randint(20, (2, 30))
     full, _, _ = model(idx, targets=idx)
     logits, _, state = model(idx[:, :7])  # a prefill of several tokens ...
@@ -105,11 +107,11 @@ def test_cached_steps_equal_the_full_sequence():
     assert torch.allclose(torch.cat(steps, dim=1), full, atol=1e-5)
 
 
-@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("bias, rope", [(False, False), (True, False), (False, True)])
 @torch.no_grad()
-def test_the_one_character_step_equals_the_modules(bias):
+def test_the_one_character_step_equals_the_modules(bias, rope):
     """Generation's fast path (decode.py: transposed weights, fused additions) gives the modules' logits."""
-    model = tiny("romeo", bias=bias).eval()
+    model = tiny("romeo", bias=bias, rope=rope).eval()
     for p in model.parameters():  # biases start at zero: make them count
         p.add_(torch.randn_like(p) * 0.05)
     idx = torch.randint(20, (1, 30))
@@ -152,9 +154,10 @@ def test_an_inference_romeo_decodes_without_copying_its_weights():
     assert model._decode_weights().blocks[0].fc.data_ptr() == fc.data_ptr()  # ... and used as it is
 
 
+@pytest.mark.parametrize("rope", [False, True])
 @torch.no_grad()
-def test_generation_past_the_block_size_rereads_the_last_half_block():
-    model = tiny("romeo").eval()  # block_size 32
+def test_generation_past_the_block_size_rereads_the_last_half_block(rope):
+    model = tiny("romeo", rope=rope).eval()  # block_size 32
     idx = torch.randint(20, (1, 40))
     _, _, state = model(idx[:, :32])
     logits, _, state = model(idx[:, 32:33], state=state)
@@ -162,6 +165,29 @@ def test_generation_past_the_block_size_rereads_the_last_half_block():
     expected, _, _ = model(window)
     assert torch.allclose(logits[:, -1], expected[:, -1], atol=1e-5)
     assert state.tokens.size(1) == 16
+
+
+def test_rotary_attention_depends_only_on_how_far_apart_two_characters_are():
+    table = rotary_table(40, 8)
+    q, k = torch.randn(8), torch.randn(8)
+    score = lambda i, j: rotate(q, table[:, i]) @ rotate(k, table[:, j])  # noqa: E731
+    assert torch.allclose(score(9, 4), score(30, 25), atol=1e-5) and torch.allclose(score(3, 3), q @ k, atol=1e-5)
+    assert not torch.allclose(score(9, 4), score(9, 5), atol=1e-3)
+
+
+def test_a_rotary_romeo_has_no_position_embedding_and_round_trips_through_its_weights_file(tmp_path):
+    from engine.corpus import Vocab
+    from engine.weights import load_weights, save_weights
+
+    model = tiny("romeo", rope=True).eval()
+    assert model.pos_emb is None and "rope_table" not in model.state_dict()
+    assert model.num_params() == tiny("romeo").num_params() - 32 * model.config.n_embd
+    save_weights(tmp_path / "w.safetensors", model, Vocab.from_text("".join(chr(65 + i) for i in range(20))))
+    loaded = load_weights(tmp_path / "w.safetensors").model
+    assert loaded.config.rope
+    idx = torch.randint(20, (1, 25))
+    with torch.no_grad():
+        assert torch.allclose(loaded(idx, targets=idx)[0], model(idx, targets=idx)[0], atol=1e-6)
 
 
 def test_recurrent_models_train_on_one_fused_torch_module():

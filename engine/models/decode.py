@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine.models.rotary import rotate
+
 
 @dataclass
 class BlockWeights:
@@ -67,7 +69,9 @@ class DecodeWeights:
         self.blocks = [block_weights(b) for b in model.blocks]
         self.ln_f = (model.ln_f.weight.detach(), _b(model.ln_f))
         self.head = _t(model.head)  # (C, V)
-        self.tok, self.pos = model.tok_emb.weight.detach(), model.pos_emb.weight.detach()
+        self.tok = model.tok_emb.weight.detach()
+        self.pos = None if model.pos_emb is None else model.pos_emb.weight.detach()
+        self.rope = model.rope_table  # (2, block, hs/2) or None
 
 
     def is_current(self) -> bool:
@@ -91,13 +95,15 @@ def decode_step(weights: DecodeWeights, n_head: int, tokens: torch.Tensor, kv: l
     """Logits (T, V) for a few new tokens (1, T) at positions n.., writing their keys and values into
     the cache buffers kv (per block: two (1, nh, block, hs) tensors holding n positions already)."""
     T = tokens.size(1)
-    x = weights.tok[tokens[0]] + weights.pos[n:n + T]  # (T, C)
+    x = weights.tok[tokens[0]] if weights.pos is None else weights.tok[tokens[0]] + weights.pos[n:n + T]  # (T, C)
+    rope = None if weights.rope is None else weights.rope[:, n:n + T]
     C = x.size(1)
     hs = C // n_head
     mask = None if T == 1 else torch.ones(T, n + T, dtype=torch.bool).tril(diagonal=n)  # query j: keys <= n + j
     for w, (k_buf, v_buf) in zip(weights.blocks, kv, strict=True):
         h = F.layer_norm(x, (C,), *w.ln1)
         q, k, v = _linear(h, w.qkv, w.qkv_b).view(T, 3, n_head, hs).permute(1, 2, 0, 3)  # each (nh, T, hs)
+        q, k = rotate(q, rope), rotate(k, rope)
         k_buf[0, :, n:n + T] = k
         v_buf[0, :, n:n + T] = v
         scores = torch.bmm(q, k_buf[0, :, :n + T].transpose(1, 2)).mul_(hs ** -0.5)  # (nh, T, n + T)

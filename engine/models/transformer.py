@@ -15,6 +15,7 @@ from torch import nn
 from engine.errors import ShakesError
 from engine.models.base import CharModel
 from engine.models.decode import DecodeWeights, decode_step
+from engine.models.rotary import rotary_table, rotate
 
 
 @dataclass
@@ -26,6 +27,7 @@ class RomeoConfig:
     n_embd: int = 288  # residual stream width (a multiple of n_head)
     dropout: float = 0.2  # on attention, residual branches and embeddings, training only
     bias: bool = False  # biases in Linear and LayerNorm
+    rope: bool = False  # rotary positions (RoPE) on queries and keys, in place of a learned position embedding
 
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
@@ -54,11 +56,14 @@ class CausalSelfAttention(nn.Module):
         self.dropout = c.dropout
         self.resid_drop = nn.Dropout(c.dropout)
 
-    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor, int] | None = None):
-        """past: key and value buffers (B, nh, block, hs) with the first n positions filled."""
+    def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor, int] | None = None,
+                rope: torch.Tensor | None = None):
+        """past: key and value buffers (B, nh, block, hs) with the first n positions filled; rope: the rotary
+        table's rows for these T positions, if the model rotates."""
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))  # (B,nh,T,hs)
+        q, k = rotate(q, rope), rotate(k, rope)
         new_kv = (k, v)
         if past is not None:
             k_buf, v_buf, n = past
@@ -75,12 +80,12 @@ class CausalSelfAttention(nn.Module):
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         return self.resid_drop(self.proj(y)), new_kv
 
-    def weights(self, x: torch.Tensor) -> torch.Tensor:
+    def weights(self, x: torch.Tensor, rope: torch.Tensor | None = None) -> torch.Tensor:
         """(B, n_head, T, T): softmax(QK^T / sqrt(d)) under the causal mask, for the (normalised) input x (B, T, C);
         row q is where character q looks, and sums to 1."""
         B, T, C = x.shape
         q, k, _ = self.qkv(x).split(C, dim=2)
-        q, k = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k))  # (B, nh, T, hs)
+        q, k = (rotate(t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2), rope) for t in (q, k))
         scores = q @ k.transpose(-2, -1) / math.sqrt(q.size(-1))
         future = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(diagonal=1)
         return torch.softmax(scores.masked_fill(future, float("-inf")), dim=-1)
@@ -105,8 +110,8 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(c.n_embd, bias=c.bias)
         self.mlp = MLP(c)
 
-    def forward(self, x: torch.Tensor, past=None):
-        a, kv = self.attn(self.ln1(x), past)
+    def forward(self, x: torch.Tensor, past=None, rope: torch.Tensor | None = None):
+        a, kv = self.attn(self.ln1(x), past, rope)
         x = x + a
         return x + self.mlp(self.ln2(x)), kv
 
@@ -120,7 +125,8 @@ class Romeo(CharModel):
         super().__init__(config)
         c = config
         self.tok_emb = nn.Embedding(c.vocab_size, c.n_embd)
-        self.pos_emb = nn.Embedding(c.block_size, c.n_embd)
+        self.pos_emb = None if c.rope else nn.Embedding(c.block_size, c.n_embd)
+        self.register_buffer("rope_table", rotary_table(c.block_size, c.n_embd // c.n_head) if c.rope else None, persistent=False)
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layer))
         self.ln_f = nn.LayerNorm(c.n_embd, bias=c.bias)
@@ -137,11 +143,11 @@ class Romeo(CharModel):
     def attention_maps(self, idx: torch.Tensor) -> torch.Tensor:
         """(n_layer, n_head, T, T): each block's attention weights over the ids ``idx`` (T,), T <= block_size,
         read as forward() reads them (call it in eval mode, without autograd)."""
-        x = self.tok_emb(idx[None]) + self.pos_emb(torch.arange(idx.numel(), device=idx.device))
+        x, rope = self._embed(idx[None], 0)
         maps = []
         for block in self.blocks:
-            maps.append(block.attn.weights(block.ln1(x))[0])
-            x = block(x)[0]
+            maps.append(block.attn.weights(block.ln1(x), rope)[0])
+            x = block(x, None, rope)[0]
         return torch.stack(maps)
 
     @staticmethod
@@ -168,11 +174,11 @@ class Romeo(CharModel):
         if state is not None and targets is None and idx.size(0) == 1 and not torch.is_grad_enabled():
             logits = decode_step(self._decode_weights(), self.config.n_head, idx, state.kv, start)
             return logits[None], None, RomeoState(torch.cat([state.tokens, idx], dim=1), state.kv)
-        pos = torch.arange(start, start + idx.size(1), device=idx.device)
-        x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))  # (B, T, C)
+        x, rope = self._embed(idx, start)
+        x = self.drop(x)  # (B, T, C)
         new_kv = []
         for i, block in enumerate(self.blocks):
-            x, layer_kv = block(x, None if state is None else (*state.kv[i], start))
+            x, layer_kv = block(x, None if state is None else (*state.kv[i], start), rope)
             new_kv.append(layer_kv)
         logits = self.head(self.ln_f(x))  # (B, T, V)
         if targets is not None:
@@ -180,6 +186,12 @@ class Romeo(CharModel):
         if state is None:
             return logits, None, RomeoState(idx, [self._kv_buffers(k, v) for k, v in new_kv])
         return logits, None, RomeoState(torch.cat([state.tokens, idx], dim=1), state.kv)
+
+    def _embed(self, idx: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The characters' embeddings at positions start.. and the rotary rows for those positions (or None)."""
+        if self.rope_table is not None:
+            return self.tok_emb(idx), self.rope_table[:, start:start + idx.size(1)]
+        return self.tok_emb(idx) + self.pos_emb(torch.arange(start, start + idx.size(1), device=idx.device)), None
 
     def _decode_weights(self) -> DecodeWeights:
         """The transposed weights of the one-character step (decode.py), rebuilt after any change."""
@@ -198,6 +210,6 @@ class Romeo(CharModel):
 
     def flops_per_char(self) -> float:
         c = self.config
-        n = self.num_params() - self.pos_emb.weight.numel()
+        n = self.num_params() - (0 if self.pos_emb is None else self.pos_emb.weight.numel())
         attention = 6 * c.n_layer * c.block_size * c.n_embd  # QK^T and AV, forward and backward, mean context
         return 6.0 * n + attention
