@@ -126,7 +126,8 @@ class Romeo(CharModel):
         c = config
         self.tok_emb = nn.Embedding(c.vocab_size, c.n_embd)
         self.pos_emb = None if c.rope else nn.Embedding(c.block_size, c.n_embd)
-        self.register_buffer("rope_table", rotary_table(c.block_size, c.n_embd // c.n_head) if c.rope else None, persistent=False)
+        table = rotary_table(c.block_size, c.n_embd // c.n_head) if c.rope else None
+        self.register_buffer("rope_table", table, persistent=False)  # not saved: computed from the config
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layer))
         self.ln_f = nn.LayerNorm(c.n_embd, bias=c.bias)
