@@ -13,21 +13,23 @@ from engine.threads import idle_cores, others_running
 
 
 def _run(code: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS")}
+    clean = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "OMP_NUM_THREADS", "GOMP_SPINCOUNT")}
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**clean, **env})
 
 
-def test_importing_the_engine_makes_idle_threads_sleep_before_torch_loads():
+def test_importing_the_engine_makes_idle_threads_spin_briefly_before_torch_loads():
     code = ("import os, sys, engine\nassert 'torch' not in sys.modules\n"
-            "import engine.cli\nprint(os.environ['OMP_WAIT_POLICY'])")
+            "import engine.cli\nprint(os.environ['GOMP_SPINCOUNT'])")
     result = _run(code)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "PASSIVE"
+    assert result.stdout.strip() == "10000"
 
 
-def test_a_users_wait_policy_wins():
-    result = _run("import os, engine.cli\nprint(os.environ['OMP_WAIT_POLICY'])", OMP_WAIT_POLICY="ACTIVE")
-    assert result.stdout.strip() == "ACTIVE"
+@pytest.mark.parametrize("env", [{"OMP_WAIT_POLICY": "ACTIVE"}, {"GOMP_SPINCOUNT": "0"}])
+def test_a_users_wait_policy_or_spin_count_wins(env):
+    result = _run("import os, engine.cli\nprint(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))",
+                  **env)
+    assert result.stdout.split() == [env.get("OMP_WAIT_POLICY", "None"), env.get("GOMP_SPINCOUNT", "None")]
 
 
 def test_other_running_threads_are_read_now_not_averaged_over_a_minute():
