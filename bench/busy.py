@@ -18,7 +18,8 @@ from bench.report import Row
 
 HOG = ("import torch, time\ntorch.set_num_threads(2)\na = torch.randn(1024, 1024)\n"
        "while True:\n    a @ a\n")
-OLD_DEFAULTS = {"OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": "2", "GOMP_SPINCOUNT": "30000000000"}  # spinning threads, as before issue 9
+# spinning threads, as before issue 9 (the spin count is what libgomp gives OMP_WAIT_POLICY=ACTIVE)
+OLD_DEFAULTS = {"OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": "2", "GOMP_SPINCOUNT": "30000000000"}
 
 
 def _sample_seconds(chars: int, env: dict | None = None) -> float:
