@@ -34,9 +34,9 @@ register(Family("romeo", Romeo, RomeoConfig, role="Transformer", short_role="GPT
                 presets={"default": Preset(),
                          "tiny": Preset(model={"n_embd": 16, "n_head": 2, "n_layer": 2, "block_size": 32,
                                                "dropout": 0.0}, train={"seq_len": 32}),
-                         "quick": Preset(model={"n_embd": 128, "n_head": 4, "n_layer": 4, "block_size": 64,
-                                                "dropout": 0.0},
-                                         train={"batch_size": 16, "seq_len": 64, "lr": 2e-3, "warmup_steps": 100})}))
+                         "quick": Preset(model={"n_embd": 128, "n_head": 4, "n_layer": 2, "block_size": 64,
+                                                "dropout": 0.0, "rope": True},
+                                         train={"batch_size": 16, "seq_len": 64, "lr": 4e-3, "warmup_steps": 100})}))
 
 
 def make_config(family: str, vocab_size: int, preset: str = "default", **overrides):
