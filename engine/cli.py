@@ -213,10 +213,13 @@ def train_main(argv: list[str] | None = None) -> int:
     _set_threads(args.threads)
     errors_not_signals()
     world = distributed.join(args.device)  # under torchrun: this rank of the group
+    ended = False
     try:
-        return _train(args, argv, world)
+        code = _train(args, argv, world)
+        ended = True
+        return code
     finally:
-        distributed.leave()
+        distributed.leave(together=ended)
 
 
 def _train(args, argv: list[str] | None, world: distributed.World) -> int:

@@ -54,8 +54,13 @@ def current() -> World:
     return World(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", dist.get_rank())))
 
 
-def leave() -> None:
+def leave(together: bool = False) -> None:
+    """Leave the group; ``together`` (after a run that ended normally on every rank) waits for the others first,
+    so no rank tears down its side of the group while another still uses it (seen: a rank that finished first
+    aborted at exit, 'terminate called without an active exception')."""
     if dist.is_available() and dist.is_initialized():
+        if together:
+            dist.barrier()
         dist.destroy_process_group()
 
 

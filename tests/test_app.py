@@ -9,7 +9,7 @@ from textual.worker import WorkerState
 from engine.models import family_names
 from engine.runs import Checkpoint, Finished, RunDir, Train
 from tests.conftest import SMALL_TEXT
-from tests.tui_helpers import make_app, open_tab, record_notices, settle, until
+from tests.tui_helpers import TINY_TRAINING, make_app, open_tab, record_notices, settle, until
 from tui.messages import CheckpointLoaded, GenerationProgress, TraceReady, TrainingEnded, TrainingEvents
 from tui.widgets.gate_heatmap import GateHeatmap
 from tui.widgets.gates_pane import GatesPane
@@ -130,7 +130,11 @@ async def test_gates_follow_the_seed_and_mercutios_continuation(tmp_path):
 
 
 async def test_training_from_the_app_reaches_the_chart_then_stops_and_resumes(tmp_path, small_text_file):
-    app = make_app(tmp_path, data=small_text_file)
+    # a budget the run cannot spend before Stop is pressed: 400 tiny steps take a few seconds, and a loaded machine
+    # once drew the chart's second point only after the run had ended (its exit then met the SIGTERM: -15)
+    long_run = [*TINY_TRAINING[:TINY_TRAINING.index("--max-steps")], "--max-steps", "1000000",
+                *TINY_TRAINING[TINY_TRAINING.index("--max-steps") + 2:]]
+    app = make_app(tmp_path, data=small_text_file, train_extra=long_run)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot, app)
         await pilot.press("f2")

@@ -17,10 +17,11 @@ TINY_TRAINING = ["--seq-len", "16", "--batch-size", "4", "--eval-interval", "10"
                  "--eval-share", "1", "--max-steps", "400", "--checkpoint-interval", "20"]
 
 
-def make_app(tmp_path: Path, *, data: Path | None = None, weights_dir: Path | None = None, **kwargs) -> ShakesApp:
+def make_app(tmp_path: Path, *, data: Path | None = None, weights_dir: Path | None = None,
+             train_extra: list[str] = TINY_TRAINING, **kwargs) -> ShakesApp:
     extra = {} if weights_dir is None else {"weights_dir": weights_dir}
     return create_app(runs_dir=tmp_path / "runs", data=str(data) if data else None, preset="tiny",
-                      train_extra=TINY_TRAINING, **extra, **kwargs)
+                      train_extra=train_extra, **extra, **kwargs)
 
 
 def fake_clock(monkeypatch, tick: float = 0.001) -> None:
