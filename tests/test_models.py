@@ -175,6 +175,13 @@ def test_rotary_attention_depends_only_on_how_far_apart_two_characters_are():
     assert not torch.allclose(score(9, 4), score(9, 5), atol=1e-3)
 
 
+def test_a_rotary_romeo_refuses_an_odd_head_size():
+    from engine.errors import ShakesError
+
+    with pytest.raises(ShakesError, match="even head size"):
+        make_config("romeo", 20, "tiny", n_embd=18, n_head=2, rope=True)
+
+
 def test_a_rotary_romeo_has_no_position_embedding_and_round_trips_through_its_weights_file(tmp_path):
     from engine.corpus import Vocab
     from engine.weights import load_weights, save_weights

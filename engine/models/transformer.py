@@ -32,6 +32,9 @@ class RomeoConfig:
     def __post_init__(self) -> None:
         if self.n_embd % self.n_head:
             raise ShakesError(f"romeo's n_embd ({self.n_embd}) must be a multiple of n_head ({self.n_head})")
+        if self.rope and (self.n_embd // self.n_head) % 2:
+            raise ShakesError(f"romeo with rotary positions needs an even head size, not {self.n_embd // self.n_head}"
+                              " (n_embd / n_head)")
 
 
 @dataclass
