@@ -50,6 +50,7 @@ class ShakesApp(LiveWeights, App):
         self.training, self.watch_dirs, self.after_load = training or TrainingSettings(), watch or [], after_load
         self.round_no = 0  # generation rounds: each stream started gets the next number ...
         self.rounds: dict[str, int] = {}  # ... and a model's older streams are stale from then on
+        self.streaming: dict[str, GenerationProgress] = {}  # each stream's latest text, drawn at the next frame
         self.seed, self.request = "", None  # the last seed and its SeedBar.Submitted (live weights rewrite it)
         self.noticed: set[str] = set()  # notices already shown for this seed: once, not once per model
 
@@ -72,6 +73,7 @@ class ShakesApp(LiveWeights, App):
     def on_mount(self) -> None:
         self.query_one("#seed", Input).focus()
         self.run_in_thread(workers.load_models, self.bank, group="load")
+        self.set_interval(workers.FRAME_SECONDS, self.draw_streams)
         for run_dir in self.watch_dirs:
             self.query_one(TrainingPane).follow_run_dir(Path(run_dir))
         if self.watch_dirs:
@@ -141,6 +143,10 @@ class ShakesApp(LiveWeights, App):
     def show_progress(self, event: GenerationProgress) -> None:
         if event.round_no != self.rounds.get(event.model):
             return  # a cancelled stream's last words
+        if not event.done:
+            self.streaming[event.model] = event
+            return
+        self.streaming.pop(event.model, None)
         self.query_one(f"#gen-{event.model}", GenerationPane).update_text(event.text, event.chars_per_s, event.done)
         if event.done and event.notice and event.notice not in self.noticed:  # once, not once per model
             self.noticed.add(event.notice)
@@ -149,6 +155,14 @@ class ShakesApp(LiveWeights, App):
             self.retrace(self.seed + event.text)
         if event.done:
             self.query_one(InsightPane).check_copying(event.model, event.round_no, event.text)
+
+    def draw_streams(self) -> None:
+        """The streams' latest texts, all in one screen update a frame (not one update per stream)."""
+        with self.batch_update():
+            for model, event in self.streaming.items():
+                if event.round_no == self.rounds.get(model):
+                    self.query_one(f"#gen-{model}", GenerationPane).update_text(event.text, event.chars_per_s, False)
+        self.streaming.clear()
 
     @on(CopyingReady)
     @while_running

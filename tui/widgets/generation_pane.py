@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.widgets import Static
 
 from tui.bank import Slot, colour
@@ -26,6 +27,7 @@ class GenerationPane(VerticalScroll):
         self.seed = ""
         self.text = ""
         self.slot_title = name.capitalize()
+        self._lines_shown: int | None = None  # lines of the streaming tail on screen, None when not streaming
 
     def compose(self) -> ComposeResult:
         yield Static(classes="body")
@@ -61,8 +63,8 @@ class GenerationPane(VerticalScroll):
         self.text = text
         state = f"done · {len(text)} char{'' if len(text) == 1 else 's'}" if done else "streaming"
         self.border_subtitle = f"{state} · {chars_per_s:,.0f} ch/s"
-        self._render_text(tail_lines=None if done else max(self.size.height, 8))
-        self.scroll_end(animate=False)
+        self._render_text(tail_lines=None if done else max(self.scrollable_content_region.height, 1))
+        self.call_after_refresh(self.scroll_end, animate=False)  # once the whole text is laid out
 
     def show_copying(self, longest: int, share: float | None) -> None:
         """After a generation: does the model write or recite? (its longest stretch found in the training text)"""
@@ -70,15 +72,25 @@ class GenerationPane(VerticalScroll):
         self.border_title = f"{self.slot_title} · copied {longest}{grams}"
 
     def _render_text(self, tail_lines: int | None = None) -> None:
-        """The seed (dim) and the continuation. While streaming, only the last lines that fit
-        are drawn, so a redraw costs the same at the 5,000th character as at the 50th."""
+        """The seed (dim) and the continuation. While streaming, only the last lines that fit are drawn,
+        wrapped here: once they fill the pane the body keeps its height, so a redraw repaints this pane's
+        text and nothing else (no layout of the screen), and costs the same at the 5,000th character as
+        at the 50th."""
         seed, text = self.seed, self.text
         if tail_lines is not None:
             cut = tail_start(seed + text, tail_lines)
             seed, text = seed[cut:], text[max(cut - len(seed), 0):]
         body = Text(seed, style="dim")
         body.append(text, style=colour(self.model_name))
-        self.query_one(".body", Static).update(body)
+        static = self.query_one(".body", Static)
+        width = self.scrollable_content_region.width
+        if tail_lines is None or width <= 0:
+            self._lines_shown = None
+            static.update(body)
+            return
+        lines = Content.from_rich_text(body).wrap(width)[-tail_lines:]
+        static.update(Content("\n").join(lines), layout=len(lines) != self._lines_shown)
+        self._lines_shown = len(lines)
 
 
 def tail_start(s: str, lines: int, max_chars: int = 4000) -> int:
