@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,6 +12,9 @@ from textual.content import Content
 from textual.widgets import Static
 
 from tui.bank import Slot, colour
+
+
+RATE_SECONDS = 1.0  # how often the streaming rate under a pane is written again
 
 
 class GenerationPane(VerticalScroll):
@@ -27,6 +32,7 @@ class GenerationPane(VerticalScroll):
         self.seed = ""
         self.text = ""
         self.slot_title = name.capitalize()
+        self._rate_shown_at = -RATE_SECONDS  # when the streaming rate was last written in the border
         self._lines_shown: int | None = None  # lines of the streaming tail on screen, None when not streaming
 
     def compose(self) -> ComposeResult:
@@ -57,12 +63,16 @@ class GenerationPane(VerticalScroll):
         self.seed, self.text = seed, ""
         self.border_title = self.slot_title
         self.border_subtitle = "streaming…"
+        self._rate_shown_at = -RATE_SECONDS
         self._render_text()
 
     def update_text(self, text: str, chars_per_s: float, done: bool) -> None:
         self.text = text
-        state = f"done · {len(text)} char{'' if len(text) == 1 else 's'}" if done else "streaming"
-        self.border_subtitle = f"{state} · {chars_per_s:,.0f} ch/s"
+        now = time.monotonic()
+        if done or now - self._rate_shown_at >= RATE_SECONDS:  # a rate redrawn each frame repaints the border
+            state = f"done · {len(text)} char{'' if len(text) == 1 else 's'}" if done else "streaming"
+            self.border_subtitle = f"{state} · {chars_per_s:,.0f} ch/s"
+            self._rate_shown_at = now
         self._render_text(tail_lines=None if done else max(self.scrollable_content_region.height, 1))
         self.call_after_refresh(self.scroll_end, animate=False)  # once the whole text is laid out
 
