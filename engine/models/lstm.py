@@ -62,8 +62,9 @@ class Mercutio(RecurrentCharModel):
         x = self.embed(idx.reshape(1, -1))[0]  # (T, E)
         for layer in range(L):
             h = self.layer_view(layer)(x[None])[0][0]  # (T, H)
-            w, b = self.fused_step_weights(layer)
-            lstm_gates(w, b, x, h, {k: views[k][:, layer] for k in "figo"})
+            p = self.layer_params(layer)
+            b = (p["bias_ih_l0"] + p["bias_hh_l0"])[None]
+            lstm_gates(p["weight_ih_l0"].T, p["weight_hh_l0"].T, b, x, h, {k: views[k][:, layer] for k in "figo"})
             views["h"][:, layer] = h
             x = h
         cell_recurrence(out["f"], out["i"] * out["g"], out=out["c"])
@@ -71,15 +72,16 @@ class Mercutio(RecurrentCharModel):
         return out
 
 
-def lstm_gates(w: torch.Tensor, b: torch.Tensor, x: torch.Tensor, h: torch.Tensor,
+def lstm_gates(w_x: torch.Tensor, w_h: torch.Tensor, b: torch.Tensor, x: torch.Tensor, h: torch.Tensor,
                out: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """All four gates of one LSTM layer for inputs x (T, E) and its outputs h (T, H), into ``out``.
 
-    w is [W_ih | W_hh]^T (E + H, 4H) and b the summed biases (1, 4H): two products cover every step,
-    the input's and h_{t-1}'s (nothing to add at t = 0, where h_{-1} is zero).
+    w_x is W_ih^T (E, 4H), w_h is W_hh^T (H, 4H), b the summed biases (1, 4H): two products cover every step,
+    the input's and h_{t-1}'s (nothing to add at t = 0, where h_{-1} is zero). The transposes may be views of
+    the module's own weights: the trace then keeps no copy of them (generation's step does, for its speed).
     """
-    pre = torch.addmm(b, x, w[:x.size(1)])
-    pre[1:].addmm_(h[:-1], w[x.size(1):])
+    pre = torch.addmm(b, x, w_x)
+    pre[1:].addmm_(h[:-1], w_h)
     i, f, g, o = pre.chunk(4, dim=-1)  # PyTorch's gate order
     torch.sigmoid(i, out=out["i"])
     torch.sigmoid(f, out=out["f"])
