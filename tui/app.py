@@ -9,7 +9,6 @@ from pathlib import Path
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -25,6 +24,7 @@ from tui.messages import GenerationProgress, ModelsLoaded, while_running
 from tui.training import TrainingSettings
 from tui.widgets.gates_pane import GatesPane
 from tui.widgets.generation_pane import GenerationPane
+from tui.widgets.generation_row import GenerationRow
 from tui.widgets.help_screen import HelpScreen
 from tui.widgets.seed_bar import SeedBar
 from tui.widgets.training_pane import TrainingPane
@@ -50,8 +50,7 @@ class ShakesApp(LiveWeights, App):
         self.training, self.watch_dirs, self.after_load = training or TrainingSettings(), watch or [], after_load
         self.round_no = 0  # generation rounds: each stream started gets the next number ...
         self.rounds: dict[str, int] = {}  # ... and a model's older streams are stale from then on
-        self.streaming: dict[str, GenerationProgress] = {}  # each stream's latest text, drawn at the next frame
-        self.seed, self.request = "", None  # the last seed and its SeedBar.Submitted (live weights rewrite it)
+        self.request: SeedBar.Submitted | None = None  # the last seed and its settings (live weights rewrite it)
         self.noticed: set[str] = set()  # notices already shown for this seed: once, not once per model
 
     def compose(self) -> ComposeResult:
@@ -59,9 +58,7 @@ class ShakesApp(LiveWeights, App):
         with TabbedContent(initial="generate"):
             with TabPane("Generate (F1)", id="generate"):
                 yield SeedBar()
-                with Horizontal(id="generations"):
-                    for name in self.names:
-                        yield GenerationPane(name)
+                yield GenerationRow(self.names, current=lambda e: e.round_no == self.rounds.get(e.model))
             with TabPane("Train (F2)", id="train"):
                 yield TrainingPane(self.names, self.training)
             with TabPane("Gates (F3)", id="gates"):
@@ -73,7 +70,6 @@ class ShakesApp(LiveWeights, App):
     def on_mount(self) -> None:
         self.query_one("#seed", Input).focus()
         self.run_in_thread(workers.load_models, self.bank, group="load")
-        self.set_interval(workers.FRAME_SECONDS, self.draw_streams)
         for run_dir in self.watch_dirs:
             self.query_one(TrainingPane).follow_run_dir(Path(run_dir))
         if self.watch_dirs:
@@ -116,7 +112,7 @@ class ShakesApp(LiveWeights, App):
 
     @on(SeedBar.Submitted)
     def generate(self, event: SeedBar.Submitted) -> None:
-        self.seed, self.noticed, self.request = event.seed, set(), event
+        self.noticed, self.request = set(), event
         for name in self.names:
             self.generate_one(name)
         self.retrace(event.seed)
@@ -143,26 +139,14 @@ class ShakesApp(LiveWeights, App):
     def show_progress(self, event: GenerationProgress) -> None:
         if event.round_no != self.rounds.get(event.model):
             return  # a cancelled stream's last words
-        if not event.done:
-            self.streaming[event.model] = event
-            return
-        self.streaming.pop(event.model, None)
-        self.query_one(f"#gen-{event.model}", GenerationPane).update_text(event.text, event.chars_per_s, event.done)
+        self.query_one(GenerationRow).show(event)
         if event.done and event.notice and event.notice not in self.noticed:  # once, not once per model
             self.noticed.add(event.notice)
             self.notify(event.notice, title="Seed", severity="warning")
         if event.done and event.model == self.gated:
-            self.retrace(self.seed + event.text)
+            self.retrace(self.request.seed + event.text)
         if event.done:
             self.query_one(InsightPane).check_copying(event.model, event.round_no, event.text)
-
-    def draw_streams(self) -> None:
-        """The streams' latest texts, all in one screen update a frame (not one update per stream)."""
-        with self.batch_update():
-            for model, event in self.streaming.items():
-                if event.round_no == self.rounds.get(model):
-                    self.query_one(f"#gen-{model}", GenerationPane).update_text(event.text, event.chars_per_s, False)
-        self.streaming.clear()
 
     @on(CopyingReady)
     @while_running

@@ -13,7 +13,6 @@ from textual.widgets import Static
 
 from tui.bank import Slot, colour
 
-
 RATE_SECONDS = 1.0  # how often the streaming rate under a pane is written again
 
 
