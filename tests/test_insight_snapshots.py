@@ -10,6 +10,7 @@ from tests.test_app import submit_seed
 from tests.test_insight_app import wait_for
 from tests.tui_helpers import fake_clock, make_app, no_blink, settle
 from tui.insight.attention_view import AttentionMap
+from tui.insight.pane import SHORT, InsightPane
 from tui.insight.span_view import SpanView
 from tui.insight.surprise_view import SurpriseView
 
@@ -24,7 +25,12 @@ async def open_view(pilot, key: str, ready) -> None:
     await submit_seed(pilot, SEED, length="20", rng="1234")
     await settle(pilot, app)
     await pilot.press("f4", key)
-    await wait_for(pilot, lambda: ready(app))
+    pane = app.query_one(InsightPane)
+    # the short layout (60x15) follows the pane's resize, which a loaded machine may deliver after the results
+    await wait_for(pilot, lambda: ready(app) and pane.size.height > 0
+                   and pane.has_class("-short") == (pane.size.height < SHORT))
+    app.screen.refresh(layout=True)  # paint the layout the class gives before the snapshot (CI once caught the old one)
+    await pilot.pause(0.1)
 
 
 @pytest.mark.parametrize("size", SIZES)

@@ -37,10 +37,16 @@ def fake_clock(monkeypatch, tick: float = 0.001) -> None:
 
 
 async def settle(pilot, app) -> None:
-    """Wait until every worker that is not following a training run has finished."""
+    """Wait until every worker that is not following a training run has finished, and none has started since.
+
+    A worker's last message can still be waiting when it finishes, and handling it may start another (a
+    finished stream starts the gate trace and the copying check): so the app must be quiet for three checks
+    in a row, 0.05 s apart, not one."""
+    quiet = 0
     for _ in range(600):
         busy = [w for w in app.workers if not w.is_finished and not w.group.startswith(("follow-", "watch-"))]
-        if not busy:
+        quiet = 0 if busy else quiet + 1
+        if quiet == 3:
             break
         await pilot.pause(0.05)
     await pilot.pause(0.1)

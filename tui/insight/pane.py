@@ -58,7 +58,10 @@ class InsightPane(Vertical, can_focus=True):
         self.describe()
 
     def on_resize(self, event) -> None:
-        self.set_class(event.size.height < SHORT, "-short")  # 60x15: a line of text per model, not none
+        short = event.size.height < SHORT  # 60x15: a line of text per model, not none
+        if short != self.has_class("-short"):
+            self.set_class(short, "-short")
+            self.refresh(layout=True)  # the new rules change sizes: lay out now, not at the next unrelated repaint
 
     def run_in_thread(self, fn, *args, group: str) -> None:
         self.run_worker(functools.partial(fn, self.post_message, *args), thread=True, group=group, exclusive=True,

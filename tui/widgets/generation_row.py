@@ -36,6 +36,8 @@ class GenerationRow(Horizontal):
         self.pane(event.model).update_text(event.text, event.chars_per_s, done=True)
 
     def draw_latest(self) -> None:
+        if not self.latest:
+            return
         with self.app.batch_update():
             for model, event in self.latest.items():
                 if self.current(event):
