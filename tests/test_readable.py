@@ -241,7 +241,8 @@ async def test_a_seed_with_unknown_characters_gives_one_notice_naming_them(tmp_p
         await pilot.pause(0.3)
         notices = [message for message in said if "vocabulary" in message]
         assert len(notices) == 1 and "Ω" in notices[0]
-        assert app.query_one("#gen-romeo").border_subtitle.startswith("done · 1 char ·")
+        subtitle = app.query_one("#gen-romeo").border_subtitle
+        assert subtitle.startswith("done · ") and subtitle.endswith(" · 1 char")
 
 
 async def test_top_k_above_the_vocabulary_is_capped_and_said(tmp_path):
@@ -255,3 +256,25 @@ async def test_top_k_above_the_vocabulary_is_capped_and_said(tmp_path):
         assert settings.top_k == vocab and app.query_one("#top-k", Input).value == str(vocab)
         await pilot.pause(0.1)
         assert any("top-k 5120" in message for message in said)
+
+
+async def test_narrow_panes_and_settings_row_fit_60_columns(tmp_path):
+    """At 60 columns each pane is 20 wide: its title names the model (and "live" for a run's weights), its
+    subtitle the rate; the settings row packs closer and still shows the rng seed field whole."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(60, 15)) as pilot:
+        await settle(pilot, app)
+        app.query_one("#length", Input).value = "5"
+        app.query_one("#seed", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot, app)
+        pane = app.query_one("#gen-benvolio")
+        assert pane.border_title == "Benvolio"
+        assert pane.border_subtitle.startswith("done ") and pane.border_subtitle.endswith(" ch/s")
+        field = app.query_one("#rng-seed", Input)
+        assert field.region.right <= 60 and field.region.width == 8
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        assert app.query_one("#gen-benvolio").border_title.startswith("Benvolio · shipped · RNN")
+        assert str(app.query_one("#rng-label").render()) == "rng seed"

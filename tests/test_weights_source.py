@@ -52,6 +52,8 @@ async def test_live_weights_are_named_rewrite_the_seed_and_b_brings_back_the_shi
         await until(pilot, lambda: len(finished_texts(seen, "benvolio")) == 2)
         assert app.bank.get("benvolio").source == "step 20 · val 1.88 · benvolio-test"
         assert "Benvolio · step 20 · val 1.88 · benvolio-test" in pane.border_title
+        assert app.bank.get("benvolio").short_title == "Benvolio · live"  # what a narrow pane shows
+        assert app.bank.get("mercutio").short_title == "Mercutio"
         (live_round, live_text) = finished_texts(seen, "benvolio")[1]
         assert live_round > first_round and live_text != shipped_text and pane.seed == "Once"
         assert [m for m in seen if m.model != "benvolio" and m.round_no > live_round] == []  # only its pane

@@ -41,6 +41,12 @@ class Slot:
         params = self.loaded.model.num_params() / 1e6
         return f"{self.name.capitalize()} · {self.source} · {role} {params:.2f}M"
 
+    @property
+    def short_title(self) -> str:
+        """For a pane too narrow for the title: the name, and whether the weights are not the shipped ones."""
+        live = self.loaded is not None and self.source != "shipped"
+        return self.name.capitalize() + (" · live" if live else "")
+
 
 def run_source(weights: Path, step: int, val_loss: float | None) -> str:
     """How a pane names weights from a training run: 'step 400 · val 1.82 · mercutio-20261129-101500'."""

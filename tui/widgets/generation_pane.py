@@ -14,6 +14,7 @@ from textual.widgets import Static
 from tui.bank import Slot, colour
 
 RATE_SECONDS = 1.0  # how often the streaming rate under a pane is written again
+NARROW = 24  # columns: a narrower pane shows short titles (the model, and "live" for a run's weights)
 
 
 class GenerationPane(VerticalScroll):
@@ -30,7 +31,9 @@ class GenerationPane(VerticalScroll):
         self.model_name = name
         self.seed = ""
         self.text = ""
-        self.slot_title = name.capitalize()
+        self.slot: Slot | None = None
+        self.copying = ""  # after a generation: how much of it was found in the training text
+        self.narrow = False
         self._rate_shown_at = -RATE_SECONDS  # when the streaming rate was last written in the border
         self._lines_shown: int | None = None  # lines of the streaming tail on screen, None when not streaming
 
@@ -39,12 +42,25 @@ class GenerationPane(VerticalScroll):
 
     def on_mount(self) -> None:
         self.styles.border_title_color = colour(self.model_name)
-        self.border_title = self.slot_title
+        self.show_title()
         self.show_message("loading weights…")
 
+    def on_resize(self, event) -> None:
+        if (event.size.width < NARROW) != self.narrow:
+            self.narrow = not self.narrow
+            self.show_title()
+
+    def show_title(self) -> None:
+        if self.slot is None:
+            self.border_title = self.model_name.capitalize()
+        elif self.narrow:
+            self.border_title = self.slot.short_title
+        else:
+            self.border_title = self.slot.title + self.copying
+
     def set_slot(self, slot: Slot) -> None:
-        self.slot_title = slot.title
-        self.border_title = slot.title
+        self.slot = slot
+        self.show_title()
         if slot.loaded is None:
             self.border_subtitle = "no weights"
             self.show_message(f"No weights: {slot.error}\n\nTrain it in the Train tab (F2).")
@@ -59,8 +75,8 @@ class GenerationPane(VerticalScroll):
         self.query_one(".body", Static).update(Text(message, style="italic dim"))
 
     def start(self, seed: str) -> None:
-        self.seed, self.text = seed, ""
-        self.border_title = self.slot_title
+        self.seed, self.text, self.copying = seed, "", ""
+        self.show_title()
         self.border_subtitle = "streaming…"
         self._rate_shown_at = -RATE_SECONDS
         self._render_text()
@@ -69,8 +85,7 @@ class GenerationPane(VerticalScroll):
         self.text = text
         now = time.monotonic()
         if done or now - self._rate_shown_at >= RATE_SECONDS:  # a rate redrawn each frame repaints the border
-            state = f"done · {len(text)} char{'' if len(text) == 1 else 's'}" if done else "streaming"
-            self.border_subtitle = f"{state} · {chars_per_s:,.0f} ch/s"
+            self.border_subtitle = self.progress_text(len(text), chars_per_s, done)
             self._rate_shown_at = now
         self._render_text(tail_lines=None if done else max(self.scrollable_content_region.height, 1))
         self.call_after_refresh(self.scroll_end, animate=False)  # once the whole text is laid out
@@ -78,7 +93,16 @@ class GenerationPane(VerticalScroll):
     def show_copying(self, longest: int, share: float | None) -> None:
         """After a generation: does the model write or recite? (its longest stretch found in the training text)"""
         grams = "" if share is None else f" · {share:.0%} of 8-grams"
-        self.border_title = f"{self.slot_title} · copied {longest}{grams}"
+        self.copying = f" · copied {longest}{grams}"
+        self.show_title()
+
+    def progress_text(self, chars: int, chars_per_s: float, done: bool) -> str:
+        rate = f"{chars_per_s:,.0f} ch/s"
+        if self.narrow:
+            return f"done {rate}" if done else rate
+        if not done:
+            return f"streaming · {rate}"
+        return f"done · {rate} · {chars} char{'' if chars == 1 else 's'}"  # the rate first: it is what gets cut
 
     def _render_text(self, tail_lines: int | None = None) -> None:
         """The seed (dim) and the continuation. While streaming, only the last lines that fit are drawn,

@@ -15,6 +15,7 @@ from engine.sampling import SampleSettings
 
 DEFAULT_SEED = "ROMEO:\n"
 MAX_LENGTH = 5000
+NARROW = 68  # columns: below this the settings row packs closer, and "rng seed" is called "rng"
 
 
 class SeedBar(Widget):
@@ -26,6 +27,7 @@ class SeedBar(Widget):
     SeedBar .num { width: 8; padding: 0 1; }
     SeedBar .num:focus { background: $accent 40%; text-style: bold; }
     SeedBar Button { min-width: 12; }
+    SeedBar.-narrow Label { padding: 0 1 0 1; }
     """
 
     vocab_size: int | None = None  # set by the app once the models are loaded
@@ -51,8 +53,14 @@ class SeedBar(Widget):
             yield Input("", placeholder="all", id="top-k", classes="num", compact=True)
             yield Label("length")
             yield Input("300", id="length", classes="num", compact=True)
-            yield Label("rng seed")
+            yield Label("rng seed", id="rng-label")
             yield Input("", placeholder="random", id="rng-seed", classes="num", compact=True)
+
+    def on_resize(self, event) -> None:
+        narrow = event.size.width < NARROW
+        if narrow != self.has_class("-narrow"):
+            self.set_class(narrow, "-narrow")
+            self.query_one("#rng-label", Label).update("rng" if narrow else "rng seed")
 
     @property
     def seed_text(self) -> str:
