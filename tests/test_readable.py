@@ -278,3 +278,25 @@ async def test_narrow_panes_and_settings_row_fit_60_columns(tmp_path):
         await settle(pilot, app)
         assert app.query_one("#gen-benvolio").border_title.startswith("Benvolio · shipped · RNN")
         assert str(app.query_one("#rng-label").render()) == "rng seed"
+
+
+async def test_a_finished_stream_keeps_the_width_it_was_wrapped_at(tmp_path):
+    """The pane keeps its scrollbar's gutter while streaming, so the text that overflows when done (and gets a
+    scrollbar) is not wrapped again one column narrower."""
+    app = make_app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        app.query_one("#length", Input).value = "600"
+        app.query_one("#seed", Input).focus()
+        await pilot.press("enter")
+        pane = app.query_one("#gen-romeo")  # the slowest: its stream is caught while it runs
+        for _ in range(500):  # not `until`, which waits for the workers: catch the stream while it runs
+            if pane.text:
+                break
+            await pilot.pause(0.01)
+        assert pane.text and "streaming" in str(pane.border_subtitle)
+        streaming_width = pane.scrollable_content_region.width
+        await until(pilot, lambda: str(pane.border_subtitle).startswith("done"))
+        await settle(pilot, app)
+        assert pane.max_scroll_y > 0  # the finished text overflows: the scrollbar is there
+        assert pane.scrollable_content_region.width == streaming_width

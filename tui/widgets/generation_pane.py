@@ -19,7 +19,7 @@ NARROW = 24  # columns: a narrower pane shows short titles (the model, and "live
 
 class GenerationPane(VerticalScroll):
     DEFAULT_CSS = """
-    GenerationPane { border: round $panel; width: 1fr; height: 1fr; padding: 0 1; }
+    GenerationPane { border: round $panel; width: 1fr; height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
     GenerationPane:focus-within, GenerationPane:focus { border: round $accent; }
     GenerationPane .body { width: 1fr; }
     """
