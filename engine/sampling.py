@@ -99,11 +99,12 @@ def stream(model: CharModel, vocab: Vocab, seed: str | PreparedSeed, n: int,
     model.eval()
     with torch.inference_mode():
         idx = torch.tensor([prepared.ids[-context_window(model):]], dtype=torch.long, device=device)
-        logits, _, state = model(idx)
+        last, state = model.prefill(idx)
         for _ in range(n):
-            nxt = pick_next(logits[0, -1].cpu(), settings, generator)
+            nxt = pick_next(last[0].cpu(), settings, generator)
             yield vocab.chars[nxt]
             logits, _, state = model(torch.tensor([[nxt]], device=device), state=state)
+            last = logits[:, -1]
 
 
 def sample_text(model: CharModel, vocab: Vocab, seed: str, n: int, settings: SampleSettings | None = None) -> str:

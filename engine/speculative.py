@@ -85,7 +85,7 @@ def _prefill(model: CharModel, ids: list[int]):
     ids = ids[-context_window(model):]
     if len(ids) < 2:
         return None, ids
-    _, _, state = model(torch.tensor([ids[:-1]]))
+    _, state = model.prefill(torch.tensor([ids[:-1]]))
     return state, ids
 
 

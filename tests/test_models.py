@@ -107,6 +107,34 @@ def test_cached_steps_equal_the_full_sequence(rope):
     assert torch.allclose(torch.cat(steps, dim=1), full, atol=1e-5)
 
 
+@pytest.mark.parametrize("rope", [False, True])
+@torch.no_grad()
+def test_a_prefill_that_finishes_the_last_block_at_the_last_position_only_equals_the_full_one(rope):
+    """Romeo.prefill skips the last block's attention output and MLP for all but the last position: the same
+    last logits, and a state whose cache continues exactly as the full forward's."""
+    model = tiny("romeo", rope=rope).eval()
+    idx = torch.randint(20, (2, 25))
+    full, _, full_state = model(idx[:, :20])
+    last, state = model.prefill(idx[:, :20])
+    assert last.shape == (2, full.size(-1)) and torch.allclose(last, full[:, -1], atol=1e-5)
+    for k, v in zip(state.kv, full_state.kv, strict=True):
+        assert torch.allclose(k[0][:, :, :20], v[0][:, :, :20], atol=1e-6)
+        assert torch.allclose(k[1][:, :, :20], v[1][:, :, :20], atol=1e-6)
+    after_full, _, _ = model(idx[:, 20:], state=full_state)
+    after, _, _ = model(idx[:, 20:], state=state)
+    assert torch.allclose(after, after_full, atol=1e-5)
+
+
+@pytest.mark.parametrize("family", ["benvolio", "mercutio"])
+@torch.no_grad()
+def test_a_recurrent_prefill_is_the_forward_s_last_row(family):
+    model = tiny(family).eval()
+    idx = torch.randint(20, (1, 15))
+    full, _, full_state = model(idx)
+    last, state = model.prefill(idx)
+    assert torch.equal(last, full[:, -1])
+
+
 @pytest.mark.parametrize("bias, rope", [(False, False), (True, False), (False, True)])
 @torch.no_grad()
 def test_the_one_character_step_equals_the_modules(bias, rope):

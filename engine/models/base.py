@@ -41,6 +41,11 @@ class CharModel(nn.Module):
             return None
         return F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
 
+    def prefill(self, idx: torch.Tensor):
+        """Read a seed ``idx`` (B, T): the logits (B, V) for the character after it and the state to go on from."""
+        logits, _, state = self(idx)
+        return logits[:, -1], state
+
     def max_context(self) -> int | None:
         """The longest sequence the model reads at once, or None when it carries state without limit."""
         return None
