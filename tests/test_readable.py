@@ -300,3 +300,39 @@ async def test_a_finished_stream_keeps_the_width_it_was_wrapped_at(tmp_path):
         await settle(pilot, app)
         assert pane.max_scroll_y > 0  # the finished text overflows: the scrollbar is there
         assert pane.scrollable_content_region.width == streaming_width
+
+
+def test_pane_titles_and_subtitles_take_the_longest_form_that_fits():
+    from tui.bank import Slot
+    from tui.widgets.generation_pane import pane_title, progress_text
+
+    class Loaded:  # what a Slot reads of a loaded model: its size
+        class model:
+            @staticmethod
+            def num_params():
+                return 430_000
+
+    shipped, run = Slot("benvolio", Loaded, None, "shipped"), Slot("benvolio", Loaded, None, "step 20 · val 1.88 · x")
+    assert pane_title(shipped, "", 34) == "Benvolio · shipped · RNN 0.43M"  # 120 columns: a pane 40 wide
+    assert pane_title(shipped, "", 20) == "Benvolio · shipped"  # 80 columns
+    assert pane_title(shipped, "", 14) == "Benvolio" and pane_title(run, "", 14) == "Benvolio · live"  # 60 columns
+    assert pane_title(shipped, " · copied 9", 20) == "Benvolio · shipped · copied 9"  # the border cuts the end
+    assert progress_text(300, 994.0, True, 34) == "done · 994 ch/s · 300 chars"
+    assert progress_text(300, 994.0, True, 20) == "done · 994 ch/s"
+    assert progress_text(300, 994.0, True, 14) == "done 994 ch/s"
+    assert progress_text(1, 994.0, False, 14) == "994 ch/s"
+
+
+async def test_a_finished_pane_says_its_progress_again_when_resized(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(60, 15)) as pilot:
+        await settle(pilot, app)
+        app.query_one("#length", Input).value = "5"
+        app.query_one("#seed", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot, app)
+        pane = app.query_one("#gen-benvolio")
+        assert not pane.border_subtitle.endswith("chars")
+        await pilot.resize_terminal(120, 36)
+        await settle(pilot, app)
+        assert pane.border_subtitle.endswith(" · 5 chars") and "shipped" in pane.border_title

@@ -176,7 +176,7 @@ class Romeo(CharModel):
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, state: RomeoState | None = None,
                 last_only: bool = False):
         """Without targets the call is generation: it returns a RomeoState to continue from.
-        last_only (generation only): logits (B, 1, V) for the last position alone.
+        last_only (a prefill: generation without a cache): logits (B, 1, V) for the last position alone.
 
         If the cache would outgrow block_size, the model re-reads the last half block of
         tokens from scratch; the logits then cover that re-read window, whose last row is

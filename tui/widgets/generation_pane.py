@@ -14,12 +14,16 @@ from textual.widgets import Static
 from tui.bank import Slot, colour
 
 RATE_SECONDS = 1.0  # how often the streaming rate under a pane is written again
-NARROW = 24  # columns: a narrower pane shows short titles (the model, and "live" for a run's weights)
+BORDER = 6  # columns of a pane's border line that its title or subtitle cannot use: corners, dashes, spaces
+SOURCE_AT_LEAST = 18  # columns for "Mercutio · shipped": in fewer, a title is the model (and "live") alone
 
 
 class GenerationPane(VerticalScroll):
     DEFAULT_CSS = """
-    GenerationPane { border: round $panel; width: 1fr; height: 1fr; padding: 0 1; scrollbar-gutter: stable; }
+    GenerationPane {
+        border: round $panel; width: 1fr; height: 1fr; padding: 0 1;
+        scrollbar-gutter: stable; scrollbar-size-vertical: 1;
+    }
     GenerationPane:focus-within, GenerationPane:focus { border: round $accent; }
     GenerationPane .body { width: 1fr; }
     """
@@ -33,7 +37,7 @@ class GenerationPane(VerticalScroll):
         self.text = ""
         self.slot: Slot | None = None
         self.copying = ""  # after a generation: how much of it was found in the training text
-        self.narrow = False
+        self.progress: tuple[int, float, bool] | None = None  # characters, rate, done: what the subtitle says
         self._rate_shown_at = -RATE_SECONDS  # when the streaming rate was last written in the border
         self._lines_shown: int | None = None  # lines of the streaming tail on screen, None when not streaming
 
@@ -45,21 +49,19 @@ class GenerationPane(VerticalScroll):
         self.show_title()
         self.show_message("loading weights…")
 
-    def on_resize(self, event) -> None:
-        if (event.size.width < NARROW) != self.narrow:
-            self.narrow = not self.narrow
-            self.show_title()
+    def on_resize(self) -> None:
+        self.show_title()
+        if self.progress is not None:
+            self.border_subtitle = progress_text(*self.progress, self.outer_size.width - BORDER)
 
     def show_title(self) -> None:
         if self.slot is None:
             self.border_title = self.model_name.capitalize()
-        elif self.narrow:
-            self.border_title = self.slot.short_title
         else:
-            self.border_title = self.slot.title + self.copying
+            self.border_title = pane_title(self.slot, self.copying, self.outer_size.width - BORDER)
 
     def set_slot(self, slot: Slot) -> None:
-        self.slot = slot
+        self.slot, self.copying, self.progress = slot, "", None
         self.show_title()
         if slot.loaded is None:
             self.border_subtitle = "no weights"
@@ -75,7 +77,7 @@ class GenerationPane(VerticalScroll):
         self.query_one(".body", Static).update(Text(message, style="italic dim"))
 
     def start(self, seed: str) -> None:
-        self.seed, self.text, self.copying = seed, "", ""
+        self.seed, self.text, self.copying, self.progress = seed, "", "", None
         self.show_title()
         self.border_subtitle = "streaming…"
         self._rate_shown_at = -RATE_SECONDS
@@ -85,7 +87,8 @@ class GenerationPane(VerticalScroll):
         self.text = text
         now = time.monotonic()
         if done or now - self._rate_shown_at >= RATE_SECONDS:  # a rate redrawn each frame repaints the border
-            self.border_subtitle = self.progress_text(len(text), chars_per_s, done)
+            self.progress = (len(text), chars_per_s, done)
+            self.border_subtitle = progress_text(*self.progress, self.outer_size.width - BORDER)
             self._rate_shown_at = now
         self._render_text(tail_lines=None if done else max(self.scrollable_content_region.height, 1))
         self.call_after_refresh(self.scroll_end, animate=False)  # once the whole text is laid out
@@ -96,13 +99,6 @@ class GenerationPane(VerticalScroll):
         self.copying = f" · copied {longest}{grams}"
         self.show_title()
 
-    def progress_text(self, chars: int, chars_per_s: float, done: bool) -> str:
-        rate = f"{chars_per_s:,.0f} ch/s"
-        if self.narrow:
-            return f"done {rate}" if done else rate
-        if not done:
-            return f"streaming · {rate}"
-        return f"done · {rate} · {chars} char{'' if chars == 1 else 's'}"  # the rate first: it is what gets cut
 
     def _render_text(self, tail_lines: int | None = None) -> None:
         """The seed (dim) and the continuation. While streaming, only the last lines that fit are drawn,
@@ -124,6 +120,27 @@ class GenerationPane(VerticalScroll):
         lines = Content.from_rich_text(body).wrap(width)[-tail_lines:]
         static.update(Content("\n").join(lines), layout=len(lines) != self._lines_shown)
         self._lines_shown = len(lines)
+
+
+def pane_title(slot: Slot, copying: str, room: int) -> str:
+    """The title that fits ``room`` columns: the model, where its weights come from, what it is; after a
+    generation, how much it copied in place of what it is. Too long for the room, the border cuts its end."""
+    name = slot.name.capitalize()
+    if slot.loaded is None or room < SOURCE_AT_LEAST:
+        return slot.short_title if room < len(slot.title) else slot.title
+    if copying:
+        return f"{name} · {slot.source}{copying}"
+    return slot.title if len(slot.title) <= room else f"{name} · {slot.source}"
+
+
+def progress_text(chars: int, chars_per_s: float, done: bool, room: int) -> str:
+    """A stream's state and rate under its pane, the longest form that fits ``room`` columns."""
+    rate = f"{chars_per_s:,.0f} ch/s"
+    if not done:
+        forms = [f"streaming · {rate}", rate]
+    else:
+        forms = [f"done · {rate} · {chars} char{'' if chars == 1 else 's'}", f"done · {rate}", f"done {rate}"]
+    return next((form for form in forms if len(form) <= room), forms[-1])
 
 
 def tail_start(s: str, lines: int, max_chars: int = 4000) -> int:
