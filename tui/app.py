@@ -55,7 +55,8 @@ class ShakesApp(LiveWeights, App):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with TabbedContent(initial="generate"):
+        with TabbedContent(initial="train" if self.watch_dirs else "generate"):  # not switched on mount: the
+            # first tab's own activation could arrive after the switch and bring the Generate tab back
             with TabPane("Generate (F1)", id="generate"):
                 yield SeedBar()
                 yield GenerationRow(self.names, current=lambda e: e.round_no == self.rounds.get(e.model))
@@ -68,12 +69,10 @@ class ShakesApp(LiveWeights, App):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#seed", Input).focus()
         self.run_in_thread(workers.load_models, self.bank, group="load")
         for run_dir in self.watch_dirs:
             self.query_one(TrainingPane).follow_run_dir(Path(run_dir))
-        if self.watch_dirs:
-            self.action_show_tab("train")
+        self.query_one(FOCUS_TARGETS["train"] if self.watch_dirs else "#seed").focus()
 
     def run_in_thread(self, fn, *args, group: str) -> Worker:
         return self.run_worker(functools.partial(fn, self.post_message, *args), thread=True, group=group,
