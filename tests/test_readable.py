@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Input, Markdown, Static, TabbedContent
 from textual_hires_canvas import Canvas
 
 from engine.runs import METRICS, Eval, Finished
+from tests.test_app import submit_seed
 from tests.tui_helpers import make_app, open_tab, record_notices, run_events, settle, until
 from tui.commands import app_commands
 from tui.widgets.gate_heatmap import GateHeatmap, cell_colour, luminance, text_colour
@@ -265,9 +266,7 @@ async def test_narrow_panes_and_settings_row_fit_60_columns(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(60, 15)) as pilot:
         await settle(pilot, app)
-        app.query_one("#length", Input).value = "5"
-        app.query_one("#seed", Input).focus()
-        await pilot.press("enter")
+        await submit_seed(pilot, "JULIET:", length="5")
         await settle(pilot, app)
         pane = app.query_one("#gen-benvolio")
         assert pane.border_title == "Benvolio"
@@ -287,9 +286,7 @@ async def test_a_finished_stream_keeps_the_width_it_was_wrapped_at(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, app)
-        app.query_one("#length", Input).value = "600"
-        app.query_one("#seed", Input).focus()
-        await pilot.press("enter")
+        await submit_seed(pilot, "JULIET:", length="600")
         pane = app.query_one("#gen-romeo")  # the slowest: its stream is caught while it runs
         for _ in range(500):  # not `until`, which waits for the workers: catch the stream while it runs
             if pane.text:
