@@ -49,16 +49,24 @@ class GenerationPane(VerticalScroll):
         self.show_title()
         self.show_message("loading weights…")
 
+    @property
+    def room(self) -> int:
+        """Columns of the border line that its title or subtitle can use."""
+        return self.outer_size.width - BORDER
+
     def on_resize(self) -> None:
         self.show_title()
         if self.progress is not None:
-            self.border_subtitle = progress_text(*self.progress, self.outer_size.width - BORDER)
+            self.show_progress()
 
     def show_title(self) -> None:
         if self.slot is None:
             self.border_title = self.model_name.capitalize()
         else:
-            self.border_title = pane_title(self.slot, self.copying, self.outer_size.width - BORDER)
+            self.border_title = pane_title(self.slot, self.copying, self.room)
+
+    def show_progress(self) -> None:
+        self.border_subtitle = progress_text(*self.progress, self.room)
 
     def set_slot(self, slot: Slot) -> None:
         self.slot, self.copying, self.progress = slot, "", None
@@ -88,17 +96,17 @@ class GenerationPane(VerticalScroll):
         now = time.monotonic()
         if done or now - self._rate_shown_at >= RATE_SECONDS:  # a rate redrawn each frame repaints the border
             self.progress = (len(text), chars_per_s, done)
-            self.border_subtitle = progress_text(*self.progress, self.outer_size.width - BORDER)
+            self.show_progress()
             self._rate_shown_at = now
         self._render_text(tail_lines=None if done else max(self.scrollable_content_region.height, 1))
-        self.call_after_refresh(self.scroll_end, animate=False)  # once the whole text is laid out
+        if done:  # the streaming tail fits the pane: only the whole text has an end to scroll to
+            self.call_after_refresh(self.scroll_end, animate=False)  # once it is laid out
 
     def show_copying(self, longest: int, share: float | None) -> None:
         """After a generation: does the model write or recite? (its longest stretch found in the training text)"""
         grams = "" if share is None else f" · {share:.0%} of 8-grams"
         self.copying = f" · copied {longest}{grams}"
         self.show_title()
-
 
     def _render_text(self, tail_lines: int | None = None) -> None:
         """The seed (dim) and the continuation. While streaming, only the last lines that fit are drawn,

@@ -27,7 +27,7 @@ class SeedBar(Widget):
     SeedBar .num { width: 8; padding: 0 1; }
     SeedBar .num:focus { background: $accent 40%; text-style: bold; }
     SeedBar Button { min-width: 12; }
-    SeedBar.-narrow Label { padding: 0 1 0 1; }
+    SeedBar.-narrow Label { padding: 0 1; }
     """
 
     vocab_size: int | None = None  # set by the app once the models are loaded
