@@ -302,7 +302,7 @@ async def test_a_finished_stream_keeps_the_width_it_was_wrapped_at(tmp_path):
 
 def test_pane_titles_and_subtitles_take_the_longest_form_that_fits():
     from tui.bank import Slot
-    from tui.widgets.generation_pane import pane_title, progress_text
+    from tui.widgets.generation_pane import Copying, pane_title, progress_text
 
     class Loaded:  # what a Slot reads of a loaded model: its size
         class model:
@@ -311,10 +311,18 @@ def test_pane_titles_and_subtitles_take_the_longest_form_that_fits():
                 return 430_000
 
     shipped, run = Slot("benvolio", Loaded, None, "shipped"), Slot("benvolio", Loaded, None, "step 20 · val 1.88 · x")
-    assert pane_title(shipped, "", 34) == "Benvolio · shipped · RNN 0.43M"  # 120 columns: a pane 40 wide
-    assert pane_title(shipped, "", 20) == "Benvolio · shipped"  # 80 columns
-    assert pane_title(shipped, "", 14) == "Benvolio" and pane_title(run, "", 14) == "Benvolio · live"  # 60 columns
-    assert pane_title(shipped, " · copied 9", 20) == "Benvolio · shipped · copied 9"  # the border cuts the end
+    assert pane_title(shipped, None, 34) == "Benvolio · shipped · RNN 0.43M"  # 120 columns: a pane 40 wide
+    assert pane_title(shipped, None, 20) == "Benvolio · shipped"  # 80 columns
+    assert pane_title(shipped, None, 14) == "Benvolio" and pane_title(run, None, 14) == "Benvolio · live"  # 60 columns
+    copied = Copying(16, 0.24)
+    assert pane_title(shipped, copied, 47) == "Benvolio · shipped · copied 16 · 24% of 8-grams"
+    assert pane_title(run, copied, 64) == "Benvolio · step 20 · val 1.88 · x · copied 16 · 24% of 8-grams"
+    assert pane_title(run, copied, 44) == "Benvolio · live · copied 16 · 24% of 8-grams"
+    assert pane_title(shipped, copied, 34) == "Benvolio · shipped · copied 16"  # 120 columns
+    assert pane_title(shipped, copied, 20) == "Benvolio · copied 16"  # 80 columns: the copied figure stays
+    assert pane_title(run, copied, 27) == "Benvolio · live · copied 16"
+    assert pane_title(run, copied, 20) == "Benvolio · step 20 · val 1.88 · x"  # too narrow: the border cuts it
+    assert pane_title(shipped, Copying(16, None), 34) == "Benvolio · shipped · copied 16"
     assert progress_text(300, 994.0, True, 34) == "done · 994 ch/s · 300 chars"
     assert progress_text(300, 994.0, True, 20) == "done · 994 ch/s"
     assert progress_text(300, 994.0, True, 14) == "done 994 ch/s"

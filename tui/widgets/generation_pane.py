@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -36,7 +37,7 @@ class GenerationPane(VerticalScroll):
         self.seed = ""
         self.text = ""
         self.slot: Slot | None = None
-        self.copying = ""  # after a generation: how much of it was found in the training text
+        self.copying: Copying | None = None  # after a generation: how much of it was found in the training text
         self.progress: tuple[int, float, bool] | None = None  # characters, rate, done: what the subtitle says
         self._rate_shown_at = -RATE_SECONDS  # when the streaming rate was last written in the border
         self._lines_shown: int | None = None  # lines of the streaming tail on screen, None when not streaming
@@ -69,7 +70,7 @@ class GenerationPane(VerticalScroll):
         self.border_subtitle = progress_text(*self.progress, self.room)
 
     def set_slot(self, slot: Slot) -> None:
-        self.slot, self.copying, self.progress = slot, "", None
+        self.slot, self.copying, self.progress = slot, None, None
         self.show_title()
         if slot.loaded is None:
             self.border_subtitle = "no weights"
@@ -85,7 +86,7 @@ class GenerationPane(VerticalScroll):
         self.query_one(".body", Static).update(Text(message, style="italic dim"))
 
     def start(self, seed: str) -> None:
-        self.seed, self.text, self.copying, self.progress = seed, "", "", None
+        self.seed, self.text, self.copying, self.progress = seed, "", None, None
         self.show_title()
         self.border_subtitle = "streaming…"
         self._rate_shown_at = -RATE_SECONDS
@@ -104,8 +105,7 @@ class GenerationPane(VerticalScroll):
 
     def show_copying(self, longest: int, share: float | None) -> None:
         """After a generation: does the model write or recite? (its longest stretch found in the training text)"""
-        grams = "" if share is None else f" · {share:.0%} of 8-grams"
-        self.copying = f" · copied {longest}{grams}"
+        self.copying = Copying(longest, share)
         self.show_title()
 
     def _render_text(self, tail_lines: int | None = None) -> None:
@@ -130,15 +130,36 @@ class GenerationPane(VerticalScroll):
         self._lines_shown = len(lines)
 
 
-def pane_title(slot: Slot, copying: str, room: int) -> str:
-    """The title that fits ``room`` columns: the model, where its weights come from, what it is; after a
-    generation, how much it copied in place of what it is. Too long for the room, the border cuts its end."""
+@dataclass(frozen=True)
+class Copying:
+    """How much of a generation was found in the training text: its longest copied stretch, in characters,
+    and the share of its 8-character windows that occur there (None when it is too short to have any)."""
+    longest: int
+    share: float | None
+
+    def forms(self) -> tuple[str, str]:
+        """Its longest and its shortest way of being told in a title."""
+        short = f" · copied {self.longest}"
+        return (short if self.share is None else f"{short} · {self.share:.0%} of 8-grams"), short
+
+
+def pane_title(slot: Slot, copying: Copying | None, room: int) -> str:
+    """The longest title that fits ``room`` columns: the model, where its weights come from, what it is;
+    after a generation, how much it copied in place of what it is. The copied figure shrinks first, then
+    the source (to "live", or to nothing for the shipped weights), so that panes side by side read alike.
+    Where nothing fits, the border cuts the end of the model and its source."""
     name = slot.name.capitalize()
     if slot.loaded is None or room < SOURCE_AT_LEAST:
         return slot.short_title if room < len(slot.title) else slot.title
-    if copying:
-        return f"{name} · {slot.source}{copying}"
-    return slot.title if len(slot.title) <= room else f"{name} · {slot.source}"
+    if copying is None:
+        return slot.title if len(slot.title) <= room else f"{name} · {slot.source}"
+    forms = [f"{title}{told}" for title in (f"{name} · {slot.source}", slot.short_title) for told in copying.forms()]
+    return longest_that_fits([*forms, f"{name} · {slot.source}"], room)
+
+
+def longest_that_fits(forms: list[str], room: int) -> str:
+    """The first of ``forms`` (longest first) that fits ``room`` columns, else the last."""
+    return next((form for form in forms if len(form) <= room), forms[-1])
 
 
 def progress_text(chars: int, chars_per_s: float, done: bool, room: int) -> str:
@@ -148,7 +169,7 @@ def progress_text(chars: int, chars_per_s: float, done: bool, room: int) -> str:
         forms = [f"streaming · {rate}", rate]
     else:
         forms = [f"done · {rate} · {chars} char{'' if chars == 1 else 's'}", f"done · {rate}", f"done {rate}"]
-    return next((form for form in forms if len(form) <= room), forms[-1])
+    return longest_that_fits(forms, room)
 
 
 def tail_start(s: str, lines: int, max_chars: int = 4000) -> int:
