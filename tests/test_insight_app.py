@@ -143,4 +143,5 @@ async def test_each_generation_pane_title_tells_how_much_was_copied(tiny_app):
             pane = tiny_app.query_one(f"#gen-{name}", GenerationPane)
             check = index.check(pane.text)
             assert f"copied {check.longest} · {check.share:.0%} of 8-grams" in pane.border_title
+            assert f"is {check.longest} characters; {check.share:.0%} of its 8-character" in str(pane.tooltip)
         assert tiny_app.query_one(InsightPane).corpus.index() is tiny_app.query_one(InsightPane).corpus.index()

@@ -70,7 +70,7 @@ class GenerationPane(VerticalScroll):
         self.border_subtitle = progress_text(*self.progress, self.room)
 
     def set_slot(self, slot: Slot) -> None:
-        self.slot, self.copying, self.progress = slot, None, None
+        self.slot, self.copying, self.progress, self.tooltip = slot, None, None, None
         self.show_title()
         if slot.loaded is None:
             self.border_subtitle = "no weights"
@@ -86,7 +86,7 @@ class GenerationPane(VerticalScroll):
         self.query_one(".body", Static).update(Text(message, style="italic dim"))
 
     def start(self, seed: str) -> None:
-        self.seed, self.text, self.copying, self.progress = seed, "", None, None
+        self.seed, self.text, self.copying, self.progress, self.tooltip = seed, "", None, None, None
         self.show_title()
         self.border_subtitle = "streaming…"
         self._rate_shown_at = -RATE_SECONDS
@@ -106,6 +106,7 @@ class GenerationPane(VerticalScroll):
     def show_copying(self, longest: int, share: float | None) -> None:
         """After a generation: does the model write or recite? (its longest stretch found in the training text)"""
         self.copying = Copying(longest, share)
+        self.tooltip = self.copying.explained()
         self.show_title()
 
     def _render_text(self, tail_lines: int | None = None) -> None:
@@ -136,6 +137,12 @@ class Copying:
     and the share of its 8-character windows that occur there (None when it is too short to have any)."""
     longest: int
     share: float | None
+
+    def explained(self) -> str:
+        """In words, for the pane's tooltip: a narrow title has room for the first figure only."""
+        grams = "" if self.share is None else f"; {self.share:.0%} of its 8-character windows occur there"
+        return (f"Copied {self.longest}: the longest stretch of this generation also found in the training text "
+                f"is {self.longest} characters{grams}. A model that recites its training text scores high on both.")
 
     def forms(self) -> tuple[str, str]:
         """Its longest and its shortest way of being told in a title."""
