@@ -15,6 +15,7 @@ from torch import nn
 from engine.errors import ShakesError
 from engine.models.base import CharModel
 from engine.models.decode import DecodeWeights, decode_step
+from engine.models.dropout import Dropout, causal_attention_with_dropout
 from engine.models.rotary import rotary_table, rotate
 
 
@@ -57,7 +58,7 @@ class CausalSelfAttention(nn.Module):
         self.qkv = nn.Linear(c.n_embd, 3 * c.n_embd, bias=c.bias)
         self.proj = nn.Linear(c.n_embd, c.n_embd, bias=c.bias)
         self.dropout = c.dropout
-        self.resid_drop = nn.Dropout(c.dropout)
+        self.resid_drop = Dropout(c.dropout)
 
     def forward(self, x: torch.Tensor, past: tuple[torch.Tensor, torch.Tensor, int] | None = None,
                 rope: torch.Tensor | None = None, last_only: bool = False):
@@ -75,7 +76,9 @@ class CausalSelfAttention(nn.Module):
             v_buf[:, :, n:n + T] = v
             k, v = k_buf[:, :, :n + T], v_buf[:, :, :n + T]
         drop = self.dropout if self.training else 0.0
-        if last_only:  # the last query sees every key: no mask
+        if drop and past is None and not last_only and x.device.type == "cpu":  # training: a cheaper mask
+            y = causal_attention_with_dropout(q, k, v, drop)
+        elif last_only:  # the last query sees every key: no mask
             q, T = q[:, :, -1:], 1
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=drop)
         elif past is None or T == 1:  # plain causal, or one new query that may see everything
@@ -103,7 +106,7 @@ class MLP(nn.Module):
         super().__init__()
         self.fc = nn.Linear(c.n_embd, 4 * c.n_embd, bias=c.bias)
         self.proj = nn.Linear(4 * c.n_embd, c.n_embd, bias=c.bias)
-        self.drop = nn.Dropout(c.dropout)
+        self.drop = Dropout(c.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.drop(self.proj(F.gelu(self.fc(x))))
@@ -136,7 +139,7 @@ class Romeo(CharModel):
         self.pos_emb = None if c.rope else nn.Embedding(c.block_size, c.n_embd)
         table = rotary_table(c.block_size, c.n_embd // c.n_head) if c.rope else None
         self.register_buffer("rope_table", table, persistent=False)  # not saved: computed from the config
-        self.drop = nn.Dropout(c.dropout)
+        self.drop = Dropout(c.dropout)
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layer))
         self.ln_f = nn.LayerNorm(c.n_embd, bias=c.bias)
         self.head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
