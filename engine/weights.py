@@ -81,6 +81,17 @@ def read_metadata(path: str | os.PathLike) -> dict:
     return read_header(path)[0]
 
 
+def _bad_length(length: int, size: int) -> str:
+    """Why a file's first 8 bytes cannot be a safetensors header's length, in words."""
+    if length < 0:
+        return f"it is {size:,} bytes long, too short to begin with a header"
+    if length == 0:
+        return "its header is empty"
+    if length > MAX_HEADER_BYTES:
+        return f"its first 8 bytes announce a header of {length:,} bytes, more than the {MAX_HEADER_BYTES:,} allowed"
+    return f"its first 8 bytes announce a header of {length:,} bytes, more than its {size:,} bytes hold"
+
+
 def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, dict]]:
     """The metadata and the tensor table (name -> dtype, shape, data_offsets) of a weights file,
     read from its JSON header alone: nothing is allocated for tensors."""
@@ -91,9 +102,7 @@ def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, dict]]:
             head = f.read(8)
             length = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
             if not 0 < length <= min(MAX_HEADER_BYTES, size - 8):
-                raise ShakesError(f"{path}: not a weights file this program wrote (its header is "
-                                  f"{'missing' if length <= 0 else f'{length:,} bytes'}; at most "
-                                  f"{MAX_HEADER_BYTES:,} and within a {size:,}-byte file)")
+                raise ShakesError(f"{path}: not a weights file this program wrote ({_bad_length(length, size)})")
             header = json.loads(f.read(length))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ShakesError(f"{path}: not a readable weights file ({type(exc).__name__})") from None

@@ -158,6 +158,8 @@ async def test_training_from_the_app_reaches_the_chart_then_stops_and_resumes(tm
         stopped_at = events[-1].step
         table = app.query_one(DataTable)
         assert str(table.get_cell("mercutio", "step")) == str(stopped_at)
+        assert str(table.get_cell("mercutio", "status")) == "stopped"
+        assert "mercutio: stopped with a checkpoint; Resume continues it" in str(pane.query_one("#status").render())
         await pilot.click("#resume")
         for _ in range(300):
             await pilot.pause(0.1)
@@ -167,6 +169,24 @@ async def test_training_from_the_app_reaches_the_chart_then_stops_and_resumes(tm
         await app.action_quit()
     assert not process.running
     assert isinstance(RunDir(process.run.path).events()[-1], Finished)
+
+
+async def test_a_run_that_spends_its_budget_is_done_and_its_figures_are_not_cut(tmp_path, small_text_file):
+    app = make_app(tmp_path, data=small_text_file)  # 400 tiny steps
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f2")
+        await pilot.click("#start")
+        status, table = app.query_one("#status", Static), app.query_one(DataTable)
+        for _ in range(600):
+            await pilot.pause(0.1)
+            if "Resume" in str(status.render()):
+                break
+        assert str(status.render()) == "benvolio: its steps are done; Resume trains it further"
+        assert str(table.get_cell("benvolio", "status")) == "done"
+        for column in ("step", "loss", "val", "ch/s"):  # each column as wide as its widest figure
+            cell = str(table.get_cell("benvolio", column))
+            assert table.columns[column].get_render_width(table) >= len(cell) + 2, (column, cell)
 
 
 async def test_checkpoints_reload_the_generation_model(tmp_path, small_text_file):
@@ -201,6 +221,7 @@ async def test_missing_corpus_says_what_to_do(tmp_path):
                 break
         text = str(status.render())
         assert "corpus file not found" in text and "--data" in text
+        assert text.startswith("benvolio stopped with an error: corpus file") and "shakes-train" not in text
         runs = tmp_path / "runs"
         assert not runs.exists() or list(runs.iterdir()) == []  # a failed start leaves no run folder behind
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -70,7 +72,7 @@ async def test_surprise_shows_what_the_engine_measures_and_the_guesses_under_the
             direct = surprise(loaded.model, loaded.vocab, "To be, or not to be")
             assert view.results[name].mean == pytest.approx(direct.mean)
             title = app.query_one(f"#surprise-{name}", Static).border_title
-            assert f"mean {view.results[name].mean:.3f}" in title
+            assert f"mean {view.results[name].mean:.3f}" in title and title.endswith(" · shipped")  # whose weights
         guesses = str(app.query_one("#guesses", Static).render())
         top = view.results["romeo"].top[2][0]
         assert "'b' cost" in guesses and f"{top[0]!r} {top[1]:.0%}" in guesses
@@ -145,3 +147,29 @@ async def test_each_generation_pane_title_tells_how_much_was_copied(tiny_app):
             assert f"copied {check.longest} · {check.share:.0%} of 8-grams" in pane.border_title
             assert f"is {check.longest} characters; {check.share:.0%} of its 8-character" in str(pane.tooltip)
         assert tiny_app.query_one(InsightPane).corpus.index() is tiny_app.query_one(InsightPane).corpus.index()
+
+
+async def test_attention_and_saturation_say_their_model_has_no_weights_instead_of_waiting(tmp_path):
+    paths = tiny_weights(tmp_path / "weights")
+    for family in ("romeo", "mercutio"):
+        Path(paths[family]).unlink()
+    app = make_app(tmp_path, weights_dir=tmp_path / "weights", data=big_text_file(tmp_path))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f4", "3")
+        await pilot.pause(0.1)
+        shown = str(app.query_one(AttentionMap).render())
+        assert shown.startswith("No Romeo weights, so no attention to show: ") and "not found" in shown
+        saturation = str(app.query_one("#saturation-info", Static).render())
+        assert saturation.startswith("No Mercutio weights, so no gates to show: ") and "not found" in saturation
+
+
+async def test_without_a_corpus_the_passage_key_says_why_and_stays_on_the_seed(tmp_path):
+    app = make_app(tmp_path, data=tmp_path / "nowhere.txt")
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f4", "t")
+        await pilot.pause(0.1)
+        assert app.query_one(InsightPane).source == "seed"
+        assert "on the seed" in str(app.query_one("#insight-info", Static).render())
+        assert any("corpus file not found" in str(n.message) for n in app._notifications)

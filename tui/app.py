@@ -35,7 +35,7 @@ FOCUS_TARGETS = {"generate": "#seed", "train": "#model-select", "gates": "#heatm
 class ShakesApp(LiveWeights, App):
     TITLE = "shakes-tui"
     SUB_TITLE = "Benvolio (RNN) · Mercutio (LSTM) · Romeo (Transformer)"
-    CSS_PATH = ["app.tcss", "widgets/training_pane.tcss"]
+    CSS_PATH = ["app.tcss", "widgets/training_pane.tcss", "insight/pane.tcss"]
     BINDINGS = [Binding("f1", "show_tab('generate')", "Generate"), Binding("f2", "show_tab('train')", "Train"),
                 Binding("f3", "show_tab('gates')", "Gates"), Binding("f4", "show_tab('insight')", "Insight"),
                 Binding("question_mark", "help", "Help"), Binding("ctrl+q", "quit", "Quit")]
@@ -107,6 +107,7 @@ class ShakesApp(LiveWeights, App):
         if self.gated is not None and self.bank.get(self.gated).loaded is None:
             self.query_one(GatesPane).set_unavailable(self.gated, self.bank.get(self.gated).error or "")
         self.retrace(self.query_one(SeedBar).seed_text)
+        self.query_one(InsightPane).say_what_is_missing()
         self.query_one(InsightPane).set_seed(self.query_one(SeedBar).seed_text)
 
     @on(SeedBar.Submitted)

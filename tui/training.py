@@ -97,7 +97,8 @@ class TrainingProcess:
             lines = (self.run.path / STDERR_LOG).read_text().strip().splitlines()
         except OSError:
             return ""
-        return lines[-1] if lines else ""
+        last = lines[-1] if lines else ""
+        return last.removeprefix("shakes-train: ").removeprefix("error: ")  # the pane says whose error it is
 
     def discard_if_never_started(self) -> None:
         """A child that failed before its first event leaves only its log: remove the folder."""

@@ -43,6 +43,7 @@ class AttentionMap(Widget, can_focus=True):
         super().__init__(**kwargs)
         self.model = model  # whose attention is drawn (None: no model has attention)
         self.attention: Attention | None = None
+        self.unavailable = ""  # why there is nothing to draw, once known
 
     def set_attention(self, attention: Attention) -> None:
         self.attention = attention
@@ -68,7 +69,9 @@ class AttentionMap(Widget, can_focus=True):
 
     def render(self) -> Text:
         if self.attention is None:
-            return Text(f"waiting for {self.model.capitalize()}…" if self.model else "no model has attention")
+            if self.unavailable or not self.model:
+                return Text(self.unavailable or "no model has attention")
+            return Text(f"waiting for {self.model.capitalize()}…")
         self.border_title = f"layer {self.layer_no + 1}/{self.attention.weights.shape[0]} · head {self.head_no + 1}/" \
                             f"{self.attention.weights.shape[1]} · rows: queries, columns: keys"
         self.border_subtitle = "l/h layer/head (L/H back) · arrows: query"
@@ -88,6 +91,7 @@ class AttentionMap(Widget, can_focus=True):
 
 
 class AttentionView(Vertical):
+    SHOWS = "attention"
     DEFAULT_CSS = """
     AttentionView { height: 1fr; }
     AttentionView #attention-info { height: 1; padding: 0 1; }
@@ -114,6 +118,13 @@ class AttentionView(Vertical):
             return
         self.query_one(AttentionMap).set_attention(attention)
         self.describe()
+
+    def show_unavailable(self, why: str) -> None:
+        heatmap = self.query_one(AttentionMap)
+        heatmap.attention, heatmap.unavailable = None, why
+        heatmap.refresh()
+        self.query_one("#attention-info", Static).update("")
+        self.query_one("#attention-text", Static).update("")
 
     def describe(self) -> None:
         heatmap = self.query_one(AttentionMap)

@@ -76,7 +76,7 @@ def measure_surprise(post: Post, slots: list[Slot], text: str) -> None:
             results[slot.name] = surprise(slot.loaded.model, slot.loaded.vocab, text)
         except ShakesError as exc:
             errors[slot.name] = str(exc)
-    post(SurpriseReady(results, errors))
+    post(SurpriseReady(results, errors, {slot.name: slot.source for slot in slots}))
 
 
 def measure_attention(post: Post, slot: Slot, text: str) -> None:

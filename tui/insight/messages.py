@@ -17,6 +17,7 @@ from engine.inspect.surprise import Surprise
 class SurpriseReady(Message):
     results: dict[str, Surprise]  # model name -> its surprise over the text
     errors: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # model name -> whose weights were measured
 
 
 @dataclass

@@ -4,6 +4,7 @@ thread workers that post their results here; ``t`` switches the text between the
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 from textual import on
 from textual.app import ComposeResult
@@ -27,14 +28,7 @@ MAX_CHARS = 600  # the views are read character by character
 
 
 class InsightPane(Vertical, can_focus=True):
-    DEFAULT_CSS = """
-    InsightPane { height: 1fr; }
-    InsightPane #insight-info { height: 1; padding: 0 1; background: $boost; }
-    InsightPane ContentSwitcher { height: 1fr; }
-    InsightPane.-short SpanChart { min-height: 5; }
-    InsightPane.-short SurpriseView .surprise-text { border: none; border-top: round $panel; min-height: 2; }
-    InsightPane.-short SurpriseView:focus-within .surprise-text { border: none; border-top: round $accent; }
-    """
+    """Its layout: pane.tcss."""
     BINDINGS = [Binding(str(i + 1), f"view('{name}')", name.capitalize()) for i, name in enumerate(VIEWS)] + [
         Binding("t", "toggle_text", "seed/passage")]
 
@@ -85,6 +79,13 @@ class InsightPane(Vertical, can_focus=True):
         if self.view == "span":
             self.measure_span(restart=True)
 
+    def say_what_is_missing(self) -> None:
+        """After loading: a view whose model has no weights (missing or damaged) says so instead of waiting."""
+        for slot, view, _ in self.one_model_views():
+            if slot.loaded is None:
+                self.query_one(view).show_unavailable(f"No {slot.name.capitalize()} weights, so no {view.SHOWS} to "
+                                                      f"show: {slot.error or 'not loaded'}")
+
     def check_copying(self, model: str, round_no: int, text: str) -> None:
         self.run_in_thread(jobs.check_copying, self.corpus, model, round_no, text, group=f"copying-{model}")
 
@@ -94,22 +95,29 @@ class InsightPane(Vertical, can_focus=True):
             return self.seed[:MAX_CHARS]
         try:
             return self.corpus.passage()
-        except ShakesError as exc:
-            self.describe(f"   ·   no passage: {exc}")
+        except ShakesError as exc:  # the views stay on the seed, and the header says so
+            self.source = "seed"
+            self.describe()
+            self.notify(str(exc), title="No validation passage", severity="error")
             return None
 
     def slots(self) -> list[Slot]:
         return [self.bank.get(name) for name in self.names]
+
+    def one_model_views(self) -> list[tuple[Slot, type, Callable]]:
+        """(slot, view, the job that measures it) for each view of one model, where a model has its kind."""
+        views = ((self.attending, AttentionView, jobs.measure_attention),
+                 (self.gated, SaturationView, jobs.measure_saturation))
+        return [(self.bank.get(name), view, job) for name, view, job in views if name is not None]
 
     def measure(self) -> None:
         text = self.text()
         if not text or len(text) < 2:
             return
         self.run_in_thread(jobs.measure_surprise, self.slots(), text, group="insight-surprise")
-        for name, measure in ((self.attending, jobs.measure_attention), (self.gated, jobs.measure_saturation)):
-            slot = None if name is None else self.bank.get(name)
-            if slot is not None and slot.loaded is not None:
-                self.run_in_thread(measure, slot, text, group=f"insight-{measure.__name__}")
+        for slot, _, job in self.one_model_views():
+            if slot.loaded is not None:
+                self.run_in_thread(job, slot, text, group=f"insight-{job.__name__}")
 
     def measure_span(self, restart: bool = False) -> None:
         """Measure every model that has no curves for its present weights, one after another, in one worker
@@ -151,7 +159,7 @@ class InsightPane(Vertical, can_focus=True):
     # ---- results ----------------------------------------------------------------------------------
     @on(SurpriseReady)
     def show_surprise(self, event: SurpriseReady) -> None:
-        self.query_one(SurpriseView).show(event.results, event.errors)
+        self.query_one(SurpriseView).show(event.results, event.errors, event.sources)
 
     @on(SpanProgress)
     def span_progress(self, event: SpanProgress) -> None:
@@ -159,12 +167,8 @@ class InsightPane(Vertical, can_focus=True):
 
     @on(SpanReady)
     def show_span(self, event: SpanReady) -> None:
-        view = self.query_one(SpanView)
         self.span_pending.discard(event.model)
-        if event.result is None:
-            view.set_status(event.model, event.error or "failed")
-        else:
-            view.set_result(event.model, event.result)
+        self.query_one(SpanView).show(event)
 
     @on(AttentionReady)
     def show_attention(self, event: AttentionReady) -> None:

@@ -3,6 +3,7 @@ which it is shut (< 0.1), y the share on which it is open (> 0.9); a panel per g
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
@@ -45,6 +46,7 @@ class GateScatter(PlotWidget):
 
 
 class SaturationView(Vertical):
+    SHOWS = "gates"
     DEFAULT_CSS = """
     SaturationView { height: 1fr; }
     SaturationView #saturation-info { height: auto; padding: 0 1; }
@@ -61,6 +63,11 @@ class SaturationView(Vertical):
         with Horizontal():
             for gate in ("f", "i", "o"):
                 yield GateScatter(gate, id=f"scatter-{gate}")
+
+    def show_unavailable(self, why: str) -> None:
+        self.query_one("#saturation-info", Static).update(Text(why))  # a path may hold [brackets]: no markup
+        for scatter in self.query(GateScatter):
+            scatter.clear()
 
     def show(self, sat: Saturation | None, source: str = "", error: str | None = None) -> None:
         info = self.query_one("#saturation-info", Static)

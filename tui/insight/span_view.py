@@ -15,6 +15,7 @@ from textual_plot.axis_formatter import AxisFormatter
 
 from engine.inspect.span import SpanResult
 from tui.bank import colour
+from tui.insight.messages import SpanReady
 
 
 class PowerFormatter(AxisFormatter):
@@ -80,6 +81,13 @@ class SpanView(Vertical):
 
     def on_resize(self) -> None:
         self.redraw()  # the summary's form depends on the width
+
+    def show(self, ready: SpanReady) -> None:
+        """A worker's answer for one model: its curves, or why there are none."""
+        if ready.result is None:
+            self.set_status(ready.model, ready.error or "failed")
+        else:
+            self.set_result(ready.model, ready.result)
 
     def set_status(self, name: str, status: str) -> None:
         self.status[name] = status

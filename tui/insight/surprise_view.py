@@ -35,6 +35,7 @@ class SurpriseView(Vertical, can_focus=True):
         self.names = names
         self.results: dict[str, Surprise] = {}
         self.errors: dict[str, str] = {}
+        self.sources: dict[str, str] = {}  # whose weights each result is from: "shipped", or a run's step
 
     def compose(self) -> ComposeResult:
         for name in self.names:
@@ -43,8 +44,8 @@ class SurpriseView(Vertical, can_focus=True):
             yield block
         yield Static("", id="guesses")
 
-    def show(self, results: dict[str, Surprise], errors: dict[str, str]) -> None:
-        self.results, self.errors = results, errors
+    def show(self, results: dict[str, Surprise], errors: dict[str, str], sources: dict[str, str] | None = None) -> None:
+        self.results, self.errors, self.sources = results, errors, sources or {}
         longest = max((len(s.text) for s in results.values()), default=2)
         self.cursor = min(max(self.cursor, 1), longest - 1)
         self.redraw()
@@ -65,7 +66,8 @@ class SurpriseView(Vertical, can_focus=True):
             if s is None:
                 block.update(self.errors.get(name, "waiting for the models…"))
                 continue
-            block.border_title = f"{title(name)} · mean {s.mean:.3f} nats/char over {len(s.loss)} chars"
+            source = f" · {self.sources[name]}" if name in self.sources else ""
+            block.border_title = f"{title(name)} · mean {s.mean:.3f} nats/char over {len(s.loss)} chars{source}"
             block.update(coloured_text(s, self.cursor))
         self.query_one("#guesses", Static).update(self.guesses())
 

@@ -42,6 +42,7 @@ class TrainingPane(Widget):
         super().__init__()
         self.names, self.controller = names, TrainingController(settings)
         self.last_val: dict[str, float] = {}  # each model's latest validation loss (named with its weights)
+        self.endings: dict[str, str] = {}  # each model's last Finished reason, until its process is seen to end
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="controls"):
@@ -146,6 +147,8 @@ class TrainingPane(Widget):
         if event.returncode not in (0, None):
             self.set_row_status(event.model, "error")
             self.set_status(f"{event.model} stopped with an error: {event.error or 'see stderr.log'}")
+        elif (ending := self.endings.pop(event.model, "stopped")) in ENDINGS:
+            self.set_status(f"{event.model}: {ENDINGS[ending]}; Resume trains it further")
         else:
             self.set_status(f"{event.model}: stopped with a checkpoint; Resume continues it")
 
@@ -156,6 +159,8 @@ class TrainingPane(Widget):
         self.query_one(LossChart).add_events(model, events)
         for event in events:
             self.query_one(RunsTable).update_row(model, row_values(event))
+            if isinstance(event, Finished):
+                self.endings[model] = event.reason
             if isinstance(event, Eval):
                 self.last_val[model] = event.val_loss
                 sample = self.query_one("#sample", Static)
@@ -177,7 +182,7 @@ class RunsTable(DataTable):
         if model not in self.rows:
             self.add_row(model, *[""] * (len(COLUMNS) - 1), key=model)
         for column, value in values.items():
-            self.update_cell(model, column, str(value))
+            self.update_cell(model, column, str(value), update_width=True)  # "val" must widen for "2.143"
 
     def update_rows(self, models: list[str], values: dict) -> None:
         for model in models:
@@ -194,8 +199,16 @@ def row_values(e: Event) -> dict:
     if isinstance(e, Failed):
         return {"status": "failed"}
     if isinstance(e, Finished):
-        return {"status": f"stopped ({e.reason})"}
+        return {"status": finished_words(e.reason)}
     return {}
+
+
+ENDINGS = {"done": "done", "max_steps": "its steps are done", "max_seconds": "its minutes are up"}  # or stopped
+
+
+def finished_words(reason: str) -> str:
+    """A run's ending in the table: 'done' when it spent its budget, 'stopped' when it was stopped."""
+    return "done" if reason in ENDINGS else "stopped"
 
 
 def stopping_words(models: list[str]) -> str:
