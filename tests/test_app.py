@@ -289,3 +289,20 @@ async def test_messages_arriving_during_shutdown_are_dropped(tmp_path):
     assert not panes[0].post_message(TrainingEnded("romeo", 1, "boom"))
     assert not panes[0].post_message(TrainingEvents("romeo", [Checkpoint(step=1, path="x")]))
     assert not panes[1].post_message(TraceReady("ab", {}))
+
+
+async def test_escape_leaves_a_text_field_so_that_question_mark_opens_the_help(tmp_path):
+    from tui.widgets.help_screen import HelpScreen
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        seed = app.query_one("#seed", Input)
+        assert app.focused is seed
+        typed = seed.value
+        await pilot.press("escape")
+        assert not isinstance(app.focused, Input)
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, HelpScreen)
+        assert seed.value == typed  # the ? went to the app, not into the field

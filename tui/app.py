@@ -38,7 +38,8 @@ class ShakesApp(LiveWeights, App):
     CSS_PATH = ["app.tcss", "widgets/training_pane.tcss", "insight/pane.tcss"]
     BINDINGS = [Binding("f1", "show_tab('generate')", "Generate"), Binding("f2", "show_tab('train')", "Train"),
                 Binding("f3", "show_tab('gates')", "Gates"), Binding("f4", "show_tab('insight')", "Insight"),
-                Binding("question_mark", "help", "Help"), Binding("ctrl+q", "quit", "Quit")]
+                Binding("question_mark", "help", "Help"), Binding("ctrl+q", "quit", "Quit"),
+                Binding("escape", "leave_field", "leave field", show=False)]
     COMMANDS = App.COMMANDS | {ShakesCommands}
 
     def __init__(self, *, weights_dir: Path = SHIPPED_DIR, training: TrainingSettings | None = None,
@@ -84,6 +85,11 @@ class ShakesApp(LiveWeights, App):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_leave_field(self) -> None:
+        """Esc in a text field hands the keys back to the app (? for help, F1-F4, a pane's own keys)."""
+        if isinstance(self.focused, Input):
+            self.focused.blur()
 
     def get_system_commands(self, screen):
         """Textual's own, less its Screenshot (it saves to a Downloads folder that may not exist): ours says where."""

@@ -77,7 +77,7 @@ class GenerationPane(VerticalScroll):
             self.show_message(f"No weights: {slot.error}\n\nTrain it in the Train tab (F2).")
         elif not self.text:
             self.border_subtitle = slot.source
-            self.show_message("Type a seed above and press Enter.")
+            self.show_message("Type a seed above and press Enter. (Esc, then ?: help)")
 
     def action_back_to_shipped(self) -> None:
         self.app.action_back_to_shipped(self.model_name)
