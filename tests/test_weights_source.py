@@ -79,9 +79,11 @@ async def test_back_to_shipped_when_already_shipped_only_says_so(tmp_path):
 
 
 def test_fine_tuning_starts_from_the_shipped_weights_at_a_lower_rate(tmp_path):
-    process = TrainingProcess("romeo", tmp_path / "run", TrainingSettings(runs_dir=tmp_path), fine_tune=True)
+    settings = TrainingSettings(runs_dir=tmp_path, preset="quick")  # the Train tab's size on a CPU
+    process = TrainingProcess("romeo", tmp_path / "run", settings, fine_tune=True)
     command = process.command(resume=False)
     assert command[command.index("--init") + 1] == "romeo"
+    assert command[command.index("--preset") + 1] == "default"  # batches and context as the shipped weights had
     assert float(command[command.index("--lr") + 1]) < 1e-3  # Romeo's usual rate is 1e-3
     assert "--init" not in process.command(resume=True)  # a resumed run continues from its checkpoint
 

@@ -49,7 +49,8 @@ class TrainingProcess:
         if resume:
             cmd += ["--resume", str(self.run.path), "--max-seconds", str(self.elapsed() + self.minutes * 60)]
         else:
-            cmd += ["--model", self.model, "--out", str(self.run.path), "--preset", self.settings.preset,
+            preset = "default" if self.fine_tune else self.settings.preset  # the shipped weights' own settings
+            cmd += ["--model", self.model, "--out", str(self.run.path), "--preset", preset,
                     "--max-seconds", str(self.minutes * 60)]
             if self.fine_tune:
                 cmd += fine_tune_flags(self.model)
