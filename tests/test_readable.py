@@ -88,6 +88,9 @@ async def test_a_long_text_says_only_its_start_is_traced(tmp_path):
         app.query_one(GatesPane).trace(app.bank.get(app.gated), "x" * (MAX_TRACE_CHARS + 500))
         await until(pilot, lambda: len(app.query_one(GateHeatmap).text) == MAX_TRACE_CHARS)
         assert app.query_one("#unit-text", Static).border_subtitle == "traced the first 1,000 of 1,500 characters"
+        app.query_one(GatesPane).trace(app.bank.get(app.gated), "To be 😀 or 42 not")  # 3 left out, none cut
+        await until(pilot, lambda: app.query_one(GateHeatmap).text == "To be  or  not")
+        assert app.query_one("#unit-text", Static).border_subtitle == ""
 
 
 def drawn_chars(chart: LossChart) -> str:

@@ -61,10 +61,9 @@ class InsightPane(Vertical, can_focus=True):
         self.run_worker(functools.partial(fn, self.post_message, *args), thread=True, group=group, exclusive=True,
                         exit_on_error=False)
 
-    def describe(self, note: str = "") -> None:
+    def describe(self) -> None:
         views = " · ".join(f"[b]{label}[/]" if name == self.view else label for name, label in VIEWS.items())
-        text = "the seed" if self.source == "seed" else "a validation passage"
-        self.query_one("#insight-info", Static).update(f"{views}   ·   on {text} (t switches){note}")
+        self.query_one("#insight-info", Static).update(f"{views}   ·   {measured_on(self.view, self.source)}")
 
     # ---- what the app tells the pane ------------------------------------------------------------
     def set_seed(self, seed: str) -> None:
@@ -177,3 +176,10 @@ class InsightPane(Vertical, can_focus=True):
     @on(SaturationReady)
     def show_saturation(self, event: SaturationReady) -> None:
         self.query_one(SaturationView).show(event.saturation, event.source, event.error)
+
+
+def measured_on(view: str, source: str) -> str:
+    """What the view measures: the seed or a validation passage (t switches); the span, held-out text always."""
+    if view == "span":
+        return f"on {jobs.APP_SPAN.positions} validation positions"
+    return f"on {'the seed' if source == 'seed' else 'a validation passage'} (t switches)"

@@ -77,9 +77,9 @@ class GatesPane(Widget):
     def set_trace(self, event: TraceReady) -> None:
         """Show a trace; when the text was cut to MAX_TRACE_CHARS, say so."""
         self.query_one(GateHeatmap).set_trace(event.text, event.arrays)
-        cut = self._full_length > len(event.text)
+        cut = self._full_length > MAX_TRACE_CHARS  # not a seed's characters outside the vocabulary, left out
         self.query_one(UnitText).border_subtitle = (
-            f"traced the first {len(event.text):,} of {self._full_length:,} characters" if cut else "")
+            f"traced the first {MAX_TRACE_CHARS:,} of {self._full_length:,} characters" if cut else "")
 
     def set_unavailable(self, model: str, reason: str) -> None:
         """The gated model has no weights (missing or damaged): say so instead of waiting for a seed."""
