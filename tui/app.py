@@ -36,8 +36,8 @@ class ShakesApp(LiveWeights, App):
     TITLE = "shakes-tui"
     SUB_TITLE = "Benvolio (RNN) · Mercutio (LSTM) · Romeo (Transformer)"
     CSS_PATH = ["app.tcss", "widgets/training_pane.tcss", "insight/pane.tcss"]
-    BINDINGS = [Binding("f1", "show_tab('generate')", "Generate"), Binding("f2", "show_tab('train')", "Train"),
-                Binding("f3", "show_tab('gates')", "Gates"), Binding("f4", "show_tab('insight')", "Insight"),
+    BINDINGS = [*(Binding(f"f{i}", f"show_tab('{tab}')", tab.capitalize(), show=False)  # the tabs name their keys
+                  for i, tab in enumerate(("generate", "train", "gates", "insight"), start=1)),
                 Binding("question_mark", "help", "Help"), Binding("ctrl+q", "quit", "Quit"),
                 Binding("escape", "leave_field", "leave field", show=False)]
     COMMANDS = App.COMMANDS | {ShakesCommands}
