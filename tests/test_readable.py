@@ -330,3 +330,13 @@ def test_pane_titles_and_subtitles_take_the_longest_form_that_fits():
     assert progress_text(300, 994.0, True, 20) == "done · 994 ch/s"
     assert progress_text(300, 994.0, True, 14) == "done 994 ch/s"
     assert progress_text(1, 994.0, False, 14) == "994 ch/s"
+
+
+async def test_the_header_names_the_models_in_full_where_it_has_room(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        assert app.sub_title == "Benvolio (RNN) · Mercutio (LSTM) · Romeo (Transformer)"
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.1)
+        assert app.sub_title == "RNN · LSTM · Transformer"  # "Romeo (Transf…" before

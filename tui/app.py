@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
@@ -35,6 +35,8 @@ FOCUS_TARGETS = {"generate": "#seed", "train": "#model-select", "gates": "#heatm
 class ShakesApp(LiveWeights, App):
     TITLE = "shakes-tui"
     SUB_TITLE = "Benvolio (RNN) · Mercutio (LSTM) · Romeo (Transformer)"
+    SHORT_SUB_TITLE = "RNN · LSTM · Transformer"  # under WIDE_TITLE columns the header would cut the long one
+    WIDE_TITLE = 96
     CSS_PATH = ["app.tcss", "widgets/training_pane.tcss", "insight/pane.tcss"]
     BINDINGS = [*(Binding(f"f{i}", f"show_tab('{tab}')", tab.capitalize(), show=False)  # the tabs name their keys
                   for i, tab in enumerate(("generate", "train", "gates", "insight"), start=1)),
@@ -68,6 +70,9 @@ class ShakesApp(LiveWeights, App):
             with TabPane("Insight (F4)", id="insight"):
                 yield InsightPane(self.bank, self.names, self.training.data, id="insight-pane")
         yield Footer()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.sub_title = self.SUB_TITLE if event.size.width >= self.WIDE_TITLE else self.SHORT_SUB_TITLE
 
     def on_mount(self) -> None:
         self.run_in_thread(workers.load_models, self.bank, group="load")
