@@ -89,7 +89,7 @@ def _bad_length(length: int, size: int) -> str:
         return "its header is empty"
     if length > MAX_HEADER_BYTES:
         return f"its first 8 bytes announce a header of {length:,} bytes, more than the {MAX_HEADER_BYTES:,} allowed"
-    return f"its first 8 bytes announce a header of {length:,} bytes, more than its {size:,} bytes hold"
+    return f"its first 8 bytes announce a header of {length:,} bytes, more than the {size - 8:,} after them"
 
 
 def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, dict]]:

@@ -180,9 +180,9 @@ async def test_a_run_that_spends_its_budget_is_done_and_its_figures_are_not_cut(
         status, table = app.query_one("#status", Static), app.query_one(DataTable)
         for _ in range(600):
             await pilot.pause(0.1)
-            if "Resume" in str(status.render()):
+            if "done" in str(status.render()):
                 break
-        assert str(status.render()) == "benvolio: its steps are done; Resume trains it further"
+        assert str(status.render()) == "benvolio: its steps are done"  # --max-steps: Resume would stop at once
         assert str(table.get_cell("benvolio", "status")) == "done"
         for column in ("step", "loss", "val", "ch/s"):  # each column as wide as its widest figure
             cell = str(table.get_cell("benvolio", column))
@@ -306,3 +306,10 @@ async def test_escape_leaves_a_text_field_so_that_question_mark_opens_the_help(t
         await pilot.pause(0.1)
         assert isinstance(app.screen, HelpScreen)
         assert seed.value == typed  # the ? went to the app, not into the field
+
+
+def test_a_run_ends_done_when_it_spent_its_budget_and_stopped_otherwise():
+    from tui.widgets.training_pane import finished_words
+
+    assert [finished_words(r) for r in ("done", "max_steps", "max_seconds")] == ["done"] * 3
+    assert [finished_words(r) for r in ("signal", "stopped", "parent gone")] == ["stopped"] * 3

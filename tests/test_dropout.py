@@ -51,6 +51,7 @@ def test_dropout_is_the_identity_in_eval_and_zero_at_p_one():
     x = torch.randn(10, 10)
     assert D.dropout(x, 0.5, training=False) is x and D.dropout(x, 0.0, training=True) is x
     assert torch.equal(D.dropout(x, 1.0, training=True), torch.zeros_like(x))
+    assert torch.equal(D.dropout(x, 0.999996, training=True), torch.zeros_like(x))  # rounds to all 65,536 values
     module = D.Dropout(0.5).eval()
     assert module(x) is x
 

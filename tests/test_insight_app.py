@@ -162,6 +162,14 @@ async def test_attention_and_saturation_say_their_model_has_no_weights_instead_o
         assert shown.startswith("No Romeo weights, so no attention to show: ") and "not found" in shown
         saturation = str(app.query_one("#saturation-info", Static).render())
         assert saturation.startswith("No Mercutio weights, so no gates to show: ") and "not found" in saturation
+        back = tiny_weights(tmp_path / "back")  # weights again (a live checkpoint), measured on an empty seed
+        for family in ("romeo", "mercutio"):
+            app.bank.load(family, Path(back[family]), "step 5 of a live run")
+            app.query_one(InsightPane).model_changed(family)
+        await pilot.pause(0.1)
+        assert not str(app.query_one(AttentionMap).render()).startswith("No Romeo weights")
+        info = str(app.query_one("#saturation-info", Static).render())
+        assert info == "waiting for Mercutio…" or "step 5 of a live run" in info  # measured already, or soon
 
 
 async def test_without_a_corpus_the_passage_key_says_why_and_stays_on_the_seed(tmp_path):

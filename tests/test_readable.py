@@ -304,8 +304,9 @@ async def test_a_finished_stream_keeps_the_width_it_was_wrapped_at(tmp_path):
 
 
 def test_pane_titles_and_subtitles_take_the_longest_form_that_fits():
+    from engine.inspect.copying import Copying
     from tui.bank import Slot
-    from tui.widgets.generation_pane import Copying, pane_title, progress_text
+    from tui.widgets.generation_pane import pane_title, progress_text
 
     class Loaded:  # what a Slot reads of a loaded model: its size
         class model:
@@ -317,7 +318,7 @@ def test_pane_titles_and_subtitles_take_the_longest_form_that_fits():
     assert pane_title(shipped, None, 34) == "Benvolio · shipped · RNN 0.43M"  # 120 columns: a pane 40 wide
     assert pane_title(shipped, None, 20) == "Benvolio · shipped"  # 80 columns
     assert pane_title(shipped, None, 14) == "Benvolio" and pane_title(run, None, 14) == "Benvolio · live"  # 60 columns
-    copied = Copying(16, 0.24)
+    copied = Copying(16, "x" * 16, 0.24)
     assert pane_title(shipped, copied, 47) == "Benvolio · shipped · copied 16 · 24% of 8-grams"
     assert pane_title(run, copied, 64) == "Benvolio · step 20 · val 1.88 · x · copied 16 · 24% of 8-grams"
     assert pane_title(run, copied, 44) == "Benvolio · live · copied 16 · 24% of 8-grams"
@@ -325,7 +326,7 @@ def test_pane_titles_and_subtitles_take_the_longest_form_that_fits():
     assert pane_title(shipped, copied, 20) == "Benvolio · copied 16"  # 80 columns: the copied figure stays
     assert pane_title(run, copied, 27) == "Benvolio · live · copied 16"
     assert pane_title(run, copied, 20) == "Benvolio · step 20 · val 1.88 · x"  # too narrow: the border cuts it
-    assert pane_title(shipped, Copying(16, None), 34) == "Benvolio · shipped · copied 16"
+    assert pane_title(shipped, Copying(16, "x" * 16, None), 34) == "Benvolio · shipped · copied 16"
     assert progress_text(300, 994.0, True, 34) == "done · 994 ch/s · 300 chars"
     assert progress_text(300, 994.0, True, 20) == "done · 994 ch/s"
     assert progress_text(300, 994.0, True, 14) == "done 994 ch/s"
@@ -340,3 +341,16 @@ async def test_the_header_names_the_models_in_full_where_it_has_room(tmp_path):
         await pilot.resize_terminal(80, 24)
         await pilot.pause(0.1)
         assert app.sub_title == "RNN · LSTM · Transformer"  # "Romeo (Transf…" before
+
+
+async def test_the_train_tabs_checkboxes_show_a_tick_only_when_on(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await pilot.press("f2")
+        await pilot.pause(0.1)
+        live, shipped = app.query_one("#follow-checkpoints"), app.query_one("#from-shipped")
+        assert "✓" in str(live.render()) and "X" not in str(live.render())  # on by default
+        assert "✓" not in str(shipped.render()) and "X" not in str(shipped.render())
+        shipped.value = True
+        assert "✓" in str(shipped.render())

@@ -36,16 +36,18 @@ def test_training_writes_events_and_loss_falls(tmp_path, corpus, model):
     assert (tmp_path / "run" / "best.safetensors").is_file()
 
 
-@pytest.mark.parametrize("model", ["mercutio", "romeo"])
-def test_resume_continues_exactly(tmp_path, corpus, model):
-    straight = Trainer(tiny_config(model), corpus, RunDir(tmp_path / "a"))
+@pytest.mark.parametrize("model, dropout", [("mercutio", None), ("romeo", None), ("romeo", 0.2)])
+def test_resume_continues_exactly(tmp_path, corpus, model, dropout):
+    """With dropout too: the masks come from the generator the checkpoint restores (Romeo's CPU masks included)."""
+    overrides = {} if dropout is None else {"model_overrides": {"dropout": dropout}}
+    straight = Trainer(tiny_config(model, **overrides), corpus, RunDir(tmp_path / "a"))
     straight.run()
 
     def stop_at_10(t):
         if t.step == 10:
             t.request_stop("test")
 
-    first = Trainer(tiny_config(model), corpus, RunDir(tmp_path / "b"), on_step=stop_at_10)
+    first = Trainer(tiny_config(model, **overrides), corpus, RunDir(tmp_path / "b"), on_step=stop_at_10)
     first.run()
     assert first.step == 10
     resume_trainer(RunDir(tmp_path / "b"), corpus).run()

@@ -29,14 +29,14 @@ from tui.widgets.help_screen import HelpScreen
 from tui.widgets.seed_bar import SeedBar
 from tui.widgets.training_pane import TrainingPane
 
+SHORT_SUB_TITLE = "RNN · LSTM · Transformer"  # under WIDE_TITLE columns the header would cut the long one
+WIDE_TITLE = 96
 FOCUS_TARGETS = {"generate": "#seed", "train": "#model-select", "gates": "#heatmap", "insight": "#insight-pane"}
 
 
 class ShakesApp(LiveWeights, App):
     TITLE = "shakes-tui"
     SUB_TITLE = "Benvolio (RNN) · Mercutio (LSTM) · Romeo (Transformer)"
-    SHORT_SUB_TITLE = "RNN · LSTM · Transformer"  # under WIDE_TITLE columns the header would cut the long one
-    WIDE_TITLE = 96
     CSS_PATH = ["app.tcss", "widgets/training_pane.tcss", "insight/pane.tcss"]
     BINDINGS = [*(Binding(f"f{i}", f"show_tab('{tab}')", tab.capitalize(), show=False)  # the tabs name their keys
                   for i, tab in enumerate(("generate", "train", "gates", "insight"), start=1)),
@@ -72,7 +72,7 @@ class ShakesApp(LiveWeights, App):
         yield Footer()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.sub_title = self.SUB_TITLE if event.size.width >= self.WIDE_TITLE else self.SHORT_SUB_TITLE
+        self.sub_title = self.SUB_TITLE if event.size.width >= WIDE_TITLE else SHORT_SUB_TITLE
 
     def on_mount(self) -> None:
         self.run_in_thread(workers.load_models, self.bank, group="load")
@@ -163,8 +163,7 @@ class ShakesApp(LiveWeights, App):
     @while_running
     def show_copying(self, event: CopyingReady) -> None:
         if event.round_no == self.rounds.get(event.model):
-            self.query_one(f"#gen-{event.model}", GenerationPane).show_copying(event.copying.longest,
-                                                                               event.copying.share)
+            self.query_one(f"#gen-{event.model}", GenerationPane).show_copying(event.copying)
 
     @on(Input.Changed, "#seed")
     def seed_changed(self, event: Input.Changed) -> None:

@@ -49,7 +49,7 @@ class TrainingProcess:
         if resume:
             cmd += ["--resume", str(self.run.path), "--max-seconds", str(self.elapsed() + self.minutes * 60)]
         else:
-            preset = "default" if self.fine_tune else self.settings.preset  # the shipped weights' own settings
+            preset = "default" if self.fine_tune else self.settings.preset  # the full size's batches and context
             cmd += ["--model", self.model, "--out", str(self.run.path), "--preset", preset,
                     "--max-seconds", str(self.minutes * 60)]
             if self.fine_tune:

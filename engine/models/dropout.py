@@ -21,10 +21,13 @@ LANES = 65536  # values of a 16-bit lane
 
 def keep_mask(shape: tuple[int, ...], p: float) -> torch.Tensor:
     """A bool tensor of ``shape``, each element True with probability 1 - p (p rounded to 1/65,536)."""
+    dropped = round(p * LANES)  # of the 65,536 values a lane can take
+    if dropped >= LANES:  # p within 1/131,072 of 1: a threshold past every lane would keep them all
+        return torch.zeros(shape, dtype=torch.bool)
     n = math.prod(shape)
     words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-2**63, None)  # every bit uniform
     lanes = words.view(torch.int16)[:n].view(shape)
-    return lanes >= -LANES // 2 + round(p * LANES)
+    return lanes >= -LANES // 2 + dropped
 
 
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:

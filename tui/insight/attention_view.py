@@ -120,7 +120,10 @@ class AttentionView(Vertical):
         self.describe()
 
     def show_unavailable(self, why: str) -> None:
+        """Why there is nothing to draw; "" once the model has weights again (its map then waits for them)."""
         heatmap = self.query_one(AttentionMap)
+        if not why and not heatmap.unavailable:
+            return  # new weights for a model that had some: keep the map until its new one comes
         heatmap.attention, heatmap.unavailable = None, why
         heatmap.refresh()
         self.query_one("#attention-info", Static).update("")

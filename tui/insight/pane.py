@@ -74,16 +74,16 @@ class InsightPane(Vertical, can_focus=True):
     def model_changed(self, name: str) -> None:
         """New weights for one model (loaded, or a live checkpoint): measure it again."""
         self.query_one(SpanView).set_status(name, "new weights")
+        self.say_what_is_missing(name)
         self.measure()
         if self.view == "span":
             self.measure_span(restart=True)
 
-    def say_what_is_missing(self) -> None:
-        """After loading: a view whose model has no weights (missing or damaged) says so instead of waiting."""
-        for slot, view, _ in self.one_model_views():
-            if slot.loaded is None:
-                self.query_one(view).show_unavailable(f"No {slot.name.capitalize()} weights, so no {view.SHOWS} to "
-                                                      f"show: {slot.error or 'not loaded'}")
+    def say_what_is_missing(self, name: str | None = None) -> None:
+        """After loading (every model) or new weights (one): a view whose model has no weights (missing or damaged)
+        says so instead of waiting; one whose model has weights again waits for its measure."""
+        for slot, view, _ in (v for v in self.one_model_views() if name in (None, v[0].name)):
+            self.query_one(view).show_unavailable("" if slot.loaded else no_weights_words(slot, view.SHOWS))
 
     def check_copying(self, model: str, round_no: int, text: str) -> None:
         self.run_in_thread(jobs.check_copying, self.corpus, model, round_no, text, group=f"copying-{model}")
@@ -183,3 +183,7 @@ def measured_on(view: str, source: str) -> str:
     if view == "span":
         return f"on {jobs.APP_SPAN.positions} validation positions"
     return f"on {'the seed' if source == 'seed' else 'a validation passage'} (t switches)"
+
+
+def no_weights_words(slot: Slot, shows: str) -> str:
+    return f"No {slot.name.capitalize()} weights, so no {shows} to show: {slot.error or 'not loaded'}"

@@ -56,6 +56,7 @@ class SaturationView(Vertical):
     def __init__(self, model: str | None, **kwargs) -> None:
         super().__init__(**kwargs)
         self.model = model  # whose gates are measured (None: no model has gates)
+        self.unavailable = False  # it said its model had no weights
 
     def compose(self) -> ComposeResult:
         waiting = f"waiting for {self.model.capitalize()}…" if self.model else "no model has gates"
@@ -65,7 +66,12 @@ class SaturationView(Vertical):
                 yield GateScatter(gate, id=f"scatter-{gate}")
 
     def show_unavailable(self, why: str) -> None:
-        self.query_one("#saturation-info", Static).update(Text(why))  # a path may hold [brackets]: no markup
+        """Why there is nothing to draw; "" once the model has weights again (the view then waits for them)."""
+        if not why and not self.unavailable:
+            return  # new weights for a model that had some: keep the dots until the new ones come
+        self.unavailable = bool(why)
+        info = why or f"waiting for {self.model.capitalize()}…"
+        self.query_one("#saturation-info", Static).update(Text(info))  # a path may hold [brackets]: no markup
         for scatter in self.query(GateScatter):
             scatter.clear()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
 
+from engine.inspect.copying import Copying
 from tui.bank import Slot, colour
 
 RATE_SECONDS = 1.0  # how often the streaming rate under a pane is written again
@@ -103,10 +103,10 @@ class GenerationPane(VerticalScroll):
         if done:  # the streaming tail fits the pane: only the whole text has an end to scroll to
             self.call_after_refresh(self.scroll_end, animate=False)  # once it is laid out
 
-    def show_copying(self, longest: int, share: float | None) -> None:
+    def show_copying(self, copying: Copying) -> None:
         """After a generation: does the model write or recite? (its longest stretch found in the training text)"""
-        self.copying = Copying(longest, share)
-        self.tooltip = self.copying.explained()
+        self.copying = copying
+        self.tooltip = explained(copying)
         self.show_title()
 
     def _render_text(self, tail_lines: int | None = None) -> None:
@@ -131,41 +131,36 @@ class GenerationPane(VerticalScroll):
         self._lines_shown = len(lines)
 
 
-@dataclass(frozen=True)
-class Copying:
-    """How much of a generation was found in the training text: its longest copied stretch, in characters,
-    and the share of its 8-character windows that occur there (None when it is too short to have any)."""
-    longest: int
-    share: float | None
+def told(copying: Copying) -> tuple[str, str]:
+    """A copying check in a title: its longer and its shorter form."""
+    short = f" · copied {copying.longest}"
+    return (short if copying.share is None else f"{short} · {copying.share:.0%} of 8-grams"), short
 
-    def explained(self) -> str:
-        """In words, for the pane's tooltip: a narrow title has room for the first figure only."""
-        grams = "" if self.share is None else f"; {self.share:.0%} of its 8-character windows occur there"
-        return (f"Copied {self.longest}: the longest stretch of this generation also found in the training text "
-                f"is {self.longest} characters{grams}. A model that recites its training text scores high on both.")
 
-    def forms(self) -> tuple[str, str]:
-        """Its longest and its shortest way of being told in a title."""
-        short = f" · copied {self.longest}"
-        return (short if self.share is None else f"{short} · {self.share:.0%} of 8-grams"), short
+def explained(copying: Copying) -> str:
+    """A copying check in words, for the pane's tooltip (a narrow title has room for the first figure only)."""
+    grams = "" if copying.share is None else f"; {copying.share:.0%} of its 8-character windows occur there"
+    return (f"Copied {copying.longest}: the longest stretch of this generation also found in the training text "
+            f"is {copying.longest} characters{grams}. A model that recites its training text scores high here.")
 
 
 def pane_title(slot: Slot, copying: Copying | None, room: int) -> str:
-    """The longest title that fits ``room`` columns: the model, where its weights come from, what it is;
-    after a generation, how much it copied in place of what it is. The copied figure shrinks first, then
-    the source (to "live", or to nothing for the shipped weights), so that panes side by side read alike.
-    Where nothing fits, the border cuts the end of the model and its source."""
+    """The first title, in order of preference, that fits ``room`` columns: the model, where its weights come
+    from, what it is; after a generation, how much it copied in place of what it is. The copied figure
+    shrinks first, then the source (to "live", or to nothing for the shipped weights), so that panes side by
+    side read alike; a live run's source stays rather than the figure. Where nothing fits, the border cuts
+    the end of the model and its source (never a figure)."""
     name = slot.name.capitalize()
     if slot.loaded is None or room < SOURCE_AT_LEAST:
         return slot.short_title if room < len(slot.title) else slot.title
     if copying is None:
         return slot.title if len(slot.title) <= room else f"{name} · {slot.source}"
-    forms = [f"{title}{told}" for title in (f"{name} · {slot.source}", slot.short_title) for told in copying.forms()]
-    return longest_that_fits([*forms, f"{name} · {slot.source}"], room)
+    forms = [f"{title}{figure}" for title in (f"{name} · {slot.source}", slot.short_title) for figure in told(copying)]
+    return first_that_fits([*forms, f"{name} · {slot.source}"], room)
 
 
-def longest_that_fits(forms: list[str], room: int) -> str:
-    """The first of ``forms`` (longest first) that fits ``room`` columns, else the last."""
+def first_that_fits(forms: list[str], room: int) -> str:
+    """The first of ``forms`` (in order of preference) that fits ``room`` columns, else the last."""
     return next((form for form in forms if len(form) <= room), forms[-1])
 
 
@@ -176,7 +171,7 @@ def progress_text(chars: int, chars_per_s: float, done: bool, room: int) -> str:
         forms = [f"streaming · {rate}", rate]
     else:
         forms = [f"done · {rate} · {chars} char{'' if chars == 1 else 's'}", f"done · {rate}", f"done {rate}"]
-    return longest_that_fits(forms, room)
+    return first_that_fits(forms, room)
 
 
 def tail_start(s: str, lines: int, max_chars: int = 4000) -> int:

@@ -20,6 +20,7 @@ Three character-level models of Shakespeare, side by side: **Benvolio** (a plain
 | `?` | this help (`Esc` closes it) |
 | `Ctrl+P` | the command palette: generate, train, stop, resume, gates, insight views, screenshot, ... |
 | `Tab` `Shift+Tab` | the next or previous field or button |
+| `Esc` | leave a text field, so that keys such as `?` reach the app |
 | `Ctrl+Q` | quit; a model that is training stops with a checkpoint first |
 
 ## Generate (F1)
@@ -33,7 +34,9 @@ validation loss) and its subtitle how fast it writes.
 ## Train (F2)
 
 Pick a model and minutes, then **Start**; **Stop** writes a checkpoint and **Resume** continues
-exactly. With **live weights** on, each checkpoint replaces that model in the Generate tab and its
+exactly. With **from shipped** on, Start fine-tunes the shipped weights (with the full-size
+settings, at a third of the learning rate) instead of starting from random ones. With **live
+weights** on, each checkpoint replaces that model in the Generate tab and its
 text is written again, so you watch it improve. The chart draws the training loss (line) and the
 validation loss (dots) in nats per character: lower is better. A diamond marks the best validation
 loss. When the dots turn upwards while the line still falls, the model has begun to memorise its
@@ -52,7 +55,8 @@ or the speaker show up there. Only the first 1,000 characters are traced.
 ## Insight (F4)
 
 Why the three models differ, measured on the seed (**t** switches to a passage of the validation
-text). **1 surprise**: the text once per model, each character on the colour of its loss (dark: the
+text; the memory span is always measured on validation text).
+**1 surprise**: the text once per model, each character on the colour of its loss (dark: the
 model expected it; bright: it was surprised); arrows move the cursor and the line below shows each
 model's five likeliest guesses there. **2 memory span**: each model's loss when it may read only the
 last k characters, and how much the character k back still changes its guess: the curve an LSTM keeps

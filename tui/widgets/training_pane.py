@@ -54,10 +54,11 @@ class TrainingPane(Widget):
             yield Button("Stop", id="stop", variant="error", compact=True)
             yield Button("Resume", id="resume", compact=True)
         with Horizontal(id="second-row"):
-            yield Checkbox("live weights", True, id="follow-checkpoints", compact=True,
-                           tooltip="at each checkpoint, the model in the Generate tab becomes the one training")
-            yield Checkbox("from shipped", False, id="from-shipped", compact=True,
-                           tooltip="Start fine-tunes the shipped weights (shakes-train --init) instead of random ones")
+            yield Tick("live weights", True, id="follow-checkpoints", compact=True,
+                       tooltip="at each checkpoint, the model in the Generate tab becomes the one training")
+            yield Tick("from shipped", False, id="from-shipped", compact=True,
+                       tooltip="Start fine-tunes the shipped weights (shakes-train --init, with the full size's "
+                               "settings) instead of random ones")
             yield Static("Pick a model and press Start: it trains in a child process.", id="status")
         with Horizontal(id="body"):
             yield LossChart(id="chart")
@@ -144,11 +145,12 @@ class TrainingPane(Widget):
 
     @on(TrainingEnded)
     def training_ended(self, event: TrainingEnded) -> None:
+        ending = self.endings.pop(event.model, "stopped")
         if event.returncode not in (0, None):
             self.set_row_status(event.model, "error")
             self.set_status(f"{event.model} stopped with an error: {event.error or 'see stderr.log'}")
-        elif (ending := self.endings.pop(event.model, "stopped")) in ENDINGS:
-            self.set_status(f"{event.model}: {ENDINGS[ending]}; Resume trains it further")
+        elif ending in ENDINGS:
+            self.set_status(f"{event.model}: {ENDINGS[ending]}")
         else:
             self.set_status(f"{event.model}: stopped with a checkpoint; Resume continues it")
 
@@ -169,6 +171,14 @@ class TrainingPane(Widget):
 
     def set_row_status(self, model: str, status: str) -> None:
         self.query_one(RunsTable).update_row(model, {"status": status})
+
+
+class Tick(Checkbox):
+    """A checkbox that shows a tick when on and nothing when off (Textual's shows an X either way, in two colours)."""
+
+    @property
+    def BUTTON_INNER(self) -> str:  # noqa: N802 (Textual reads this class attribute's name)
+        return "✓" if self.value else " "
 
 
 class RunsTable(DataTable):
@@ -203,7 +213,8 @@ def row_values(e: Event) -> dict:
     return {}
 
 
-ENDINGS = {"done": "done", "max_steps": "its steps are done", "max_seconds": "its minutes are up"}  # or stopped
+ENDINGS = {"done": "done", "max_steps": "its steps are done",  # the rest were stopped
+           "max_seconds": "its minutes are up; Resume trains it on for the minutes set"}
 
 
 def finished_words(reason: str) -> str:
