@@ -346,10 +346,8 @@ async def test_the_header_names_the_models_in_full_where_it_has_room(tmp_path):
 async def test_the_train_tabs_checkboxes_show_a_tick_only_when_on(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
-        await settle(pilot, app)
-        await pilot.press("f2")
-        await pilot.pause(0.1)
-        live, shipped = app.query_one("#follow-checkpoints"), app.query_one("#from-shipped")
+        pane = await open_tab(pilot, "f2", TrainingPane)
+        live, shipped = pane.query_one("#follow-checkpoints"), pane.query_one("#from-shipped")
         assert "✓" in str(live.render()) and "X" not in str(live.render())  # on by default
         assert "✓" not in str(shipped.render()) and "X" not in str(shipped.render())
         shipped.value = True
