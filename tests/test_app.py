@@ -187,6 +187,10 @@ async def test_a_run_that_spends_its_budget_is_done_and_its_figures_are_not_cut(
         for column in ("step", "loss", "val", "ch/s"):  # each column as wide as its widest figure
             cell = str(table.get_cell("benvolio", column))
             assert table.columns[column].get_render_width(table) >= len(cell) + 2, (column, cell)
+        await pilot.click("#start")  # a new run: the last one's figures go (its child has not started yet)
+        cells = [str(table.get_cell("benvolio", c)) for c in ("step", "loss", "val", "status")]
+        assert cells == ["", "", "", "starting"]
+        await app.action_quit()
 
 
 async def test_checkpoints_reload_the_generation_model(tmp_path, small_text_file):

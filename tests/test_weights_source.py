@@ -105,3 +105,12 @@ async def test_the_train_tab_fine_tunes_the_shipped_weights(tmp_path):
         assert start.model_config["n_hidden"] == shipped.model.config.n_hidden != 16  # not the tiny preset's size
         assert "fine-tuning the shipped weights" in str(app.query_one("#status").render())
         await app.action_quit()
+
+
+def test_a_live_source_says_when_its_validation_loss_is_older_than_its_weights():
+    from tui.bank import run_source
+
+    weights = Path("runs/mercutio-1/weights.safetensors")
+    assert run_source(weights, 400, 1.8234, 400) == "step 400 · val 1.82 · mercutio-1"
+    assert run_source(weights, 84, 4.172, 0) == "step 84 · val 4.17 at step 0 · mercutio-1"  # stopped after step 0
+    assert run_source(weights, 20, None) == "step 20 · mercutio-1"

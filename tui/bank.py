@@ -48,9 +48,11 @@ class Slot:
         return self.name.capitalize() + (" · live" if live else "")
 
 
-def run_source(weights: Path, step: int, val_loss: float | None) -> str:
-    """How a pane names weights from a training run: 'step 400 · val 1.82 · mercutio-20261129-101500'."""
+def run_source(weights: Path, step: int, val_loss: float | None, val_step: int | None = None) -> str:
+    """How a pane names weights from a training run: 'step 400 · val 1.82 · mercutio-20261129-101500', or
+    'step 84 · val 4.17 at step 0 · …' when the validation loss is older than the weights."""
     val = "" if val_loss is None else f" · val {val_loss:.2f}"
+    val += "" if val_loss is None or val_step in (None, step) else f" at step {val_step}"
     return f"step {step}{val} · {Path(weights).parent.name}"
 
 

@@ -16,8 +16,9 @@ class LiveWeights:
     finds ``on_*`` methods along the class's MRO."""
 
     def on_training_pane_new_weights(self, event: TrainingPane.NewWeights) -> None:
-        self.run_in_thread(workers.reload_checkpoint, self.bank, event.model, event.path,
-                           run_source(event.path, event.step, event.val_loss), group=f"reload-{event.model}")
+        source = run_source(event.path, event.step, event.val_loss, event.val_step)
+        self.run_in_thread(workers.reload_checkpoint, self.bank, event.model, event.path, source,
+                           group=f"reload-{event.model}")
 
     def action_back_to_shipped(self, model: str) -> None:
         """Undo live weights: the model's pane (and its text) return to the weights shipped with the app."""

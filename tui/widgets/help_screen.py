@@ -29,7 +29,8 @@ Type a seed and press Enter: each model continues it, one character at a time. *
 temperature (0 always takes the most likely character; higher is bolder), **top-k** samples only among
 the k likeliest characters, **length** is how many characters, **rng seed** makes a run repeatable.
 Each pane's title says where its weights come from (shipped, or a training run with its step and
-validation loss) and its subtitle how fast it writes.
+validation loss) and its subtitle how fast it writes. **b** on a focused pane (Tab to it) brings
+back the shipped weights.
 
 ## Train (F2)
 
@@ -41,6 +42,9 @@ text is written again, so you watch it improve. The chart draws the training los
 validation loss (dots) in nats per character: lower is better. A diamond marks the best validation
 loss. When the dots turn upwards while the line still falls, the model has begun to memorise its
 training text (overfitting). With the chart focused, **z** zooms to the latest half of the steps.
+The validation figures here (**val est.**) are estimates from a sample of random windows of the
+validation text, each read from a fresh start: they usually sit above `shakes-eval`'s figure for the
+same weights, which reads the whole split with the most context (the README's table).
 
 ## Gates (F3)
 

@@ -128,7 +128,7 @@ class LossChart(PlotWidget, inherit_bindings=False):
         parts = []
         for model in models:
             best = self.best_validation(model)
-            found = f" ◆ {best[1]:.3f} @{step_label(best[0])}" if best else ""
+            found = f" ◆ {best[1]:.3f} @{int(best[0]):,}" if best else ""  # a step, not a tick: 1,088 (not 1.088k)
             parts.append(f"[{colour(model)}]{model}[/]{found}")
         zoom = "z: all steps" if self.zoomed else "z: zoom to the latest half"
         return " · ".join([*parts, zoom])

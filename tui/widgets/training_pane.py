@@ -37,11 +37,12 @@ class TrainingPane(Widget):
         path: Path
         step: int
         val_loss: float | None  # the run's latest validation loss, if it has one yet
+        val_step: int | None = None  # the step it was measured at (evaluations are not at every checkpoint)
 
     def __init__(self, names: tuple[str, ...], settings: TrainingSettings) -> None:
         super().__init__()
         self.names, self.controller = names, TrainingController(settings)
-        self.last_val: dict[str, float] = {}  # each model's latest validation loss (named with its weights)
+        self.last_val: dict[str, tuple[int, float]] = {}  # each run's latest (step, validation loss)
         self.endings: dict[str, str] = {}  # each model's last Finished reason, until its process is seen to end
 
     def compose(self) -> ComposeResult:
@@ -105,7 +106,9 @@ class TrainingPane(Widget):
                                                 fine_tune=self.query_one("#from-shipped", Checkbox).value)
         self.set_status(status)
         if process is not None:
-            self.set_row_status(model, "starting")
+            if action != "resume":  # a new run: none of the last run's figures
+                self.last_val.pop(model, None)
+            self.query_one(RunsTable).starting(model, new_run=action != "resume")
             self._follow(model, process.run.path, process, group=f"follow-{model}")
 
     def follow_run_dir(self, run_dir: Path) -> None:
@@ -140,8 +143,9 @@ class TrainingPane(Widget):
             self.notify(event.warning, title=event.model.capitalize(), severity="warning")
         checkpoints = [e for e in event.events if isinstance(e, Checkpoint)]
         if checkpoints and self.query_one("#follow-checkpoints", Checkbox).value and event.model in self.names:
+            val_step, val = self.last_val.get(event.model, (None, None))
             self.post_message(self.NewWeights(event.model, Path(checkpoints[-1].path), checkpoints[-1].step,
-                                              self.last_val.get(event.model)))
+                                              val, val_step))
 
     @on(TrainingEnded)
     def training_ended(self, event: TrainingEnded) -> None:
@@ -164,7 +168,7 @@ class TrainingPane(Widget):
             if isinstance(event, Finished):
                 self.endings[model] = event.reason
             if isinstance(event, Eval):
-                self.last_val[model] = event.val_loss
+                self.last_val[model] = (event.step, event.val_loss)
                 sample = self.query_one("#sample", Static)
                 sample.border_title = f"{model} · step {event.step} sample"
                 sample.update(event.sample)
@@ -186,13 +190,17 @@ class RunsTable(DataTable):
 
     def on_mount(self) -> None:
         for column in COLUMNS:
-            self.add_column(column, key=column)
+            self.add_column("val est." if column == "val" else column, key=column)  # an estimate: see the help
 
     def update_row(self, model: str, values: dict) -> None:
         if model not in self.rows:
             self.add_row(model, *[""] * (len(COLUMNS) - 1), key=model)
         for column, value in values.items():
             self.update_cell(model, column, str(value), update_width=True)  # "val" must widen for "2.143"
+
+    def starting(self, model: str, new_run: bool) -> None:
+        """A run starts (its figures cleared) or resumes (its figures kept until new ones come)."""
+        self.update_row(model, {**(dict.fromkeys(COLUMNS[1:], "") if new_run else {}), "status": "starting"})
 
     def update_rows(self, models: list[str], values: dict) -> None:
         for model in models:
