@@ -54,11 +54,17 @@ class WindowBatches:
 
 class StreamBatches(WindowBatches):
     """B streams that each read on from where they stopped; a stream that reaches the end
-    restarts at a random place, and ``fresh`` marks it so its carried state is zeroed."""
+    restarts at a random place, and ``fresh`` marks it so it starts again from the model's initial state.
+
+    reset_prob: the chance, per stream and batch, that a stream also starts again from the initial state where it
+    is (it reads on from the same place): resets land mid-word and mid-speech as often as anywhere, so the model
+    learns to start from nothing on any text, as it must on a seed.
+    """
 
     def __init__(self, data: torch.Tensor, batch_size: int, seq_len: int, rng_seed: int,
-                 device: torch.device | str | None = None, rows: slice = slice(None)) -> None:
+                 device: torch.device | str | None = None, rows: slice = slice(None), reset_prob: float = 0.0) -> None:
         super().__init__(data, batch_size, seq_len, rng_seed, device, rows)
+        self.reset_prob = reset_prob
         self.positions = self._random_starts(batch_size)
         self.fresh = torch.ones(batch_size, dtype=torch.bool)
 
@@ -67,6 +73,8 @@ class StreamBatches(WindowBatches):
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         x, y = self._gather(self.positions)
+        if self.reset_prob > 0:  # no draw at 0: runs from before resets existed continue with the same batches
+            self.fresh |= torch.rand(self.batch_size, generator=self.generator) < self.reset_prob
         fresh = self.fresh[self.rows].clone()
         self.positions = self.positions + self.seq_len
         ended = self.positions + self.seq_len + 1 > self.data.numel()

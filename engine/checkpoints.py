@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import torch
 
 from engine.errors import ShakesError
-from engine.models import family_names
+from engine.models import family_names, get_family
 from engine.weights import check_tensor_table, checked_config, expected_shapes
 
 FIELDS = {  # what Trainer.checkpoint writes, and the type each must have
@@ -56,7 +56,7 @@ def _check(ckpt, train_keys: set[str]) -> None:
         raise ShakesError("its model holds something other than tensors")
     table = {name: {"shape": list(t.shape), "dtype": "F32" if t.is_floating_point() else "int"}
              for name, t in tensors.items()}
-    check_tensor_table(table, expected_shapes(family, config))
+    check_tensor_table(table, expected_shapes(family, config), get_family(family).model_cls.optional_tensors)
     for name, t in tensors.items():
         if not torch.isfinite(t).all():
             raise ShakesError(f"its tensor {name} holds NaN or infinite values")

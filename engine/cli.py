@@ -167,6 +167,12 @@ def train_parser() -> argparse.ArgumentParser:
     g.add_argument("--eval-share", type=_number(float, lambda v: 0 < v <= 1, "above 0 and at most 1"),
                    help="evaluations are skipped while they would take more than this share of the run's time "
                         "(default 0.1; 1 evaluates at every --eval-interval)")
+    g.add_argument("--reset-prob", type=_number(float, lambda v: 0 <= v <= 1, "between 0 and 1"),
+                   help="benvolio, mercutio: the chance per stream and batch of starting again from the learned "
+                        "initial state, so the model learns to start from nothing (default: the model's)")
+    g.add_argument("--ema", type=_number(float, lambda v: 0 <= v < 1, "at least 0 and below 1"),
+                   help="keep an exponential average of the weights with this decay (e.g. 0.999) and evaluate "
+                        "and save it instead of the raw weights (default 0: none)")
     g.add_argument("--seed", type=rng_seed, dest="old_seed", help=argparse.SUPPRESS)  # deprecated: --rng-seed
     g = p.add_argument_group("model size (defaults: the shipped preset)")
     g.add_argument("--preset", default="default", help="named size (and the settings it needs): "
@@ -193,7 +199,7 @@ def _preset_names() -> str:
 MODEL_FLAGS = ("n_layer", "n_hidden", "n_embd", "n_head", "block_size", "dropout", "rope")
 TRAIN_FLAGS = ("max_steps", "max_seconds", "batch_size", "seq_len", "lr", "min_lr_ratio", "weight_decay",
                "warmup_steps", "grad_clip", "eval_interval", "checkpoint_interval", "eval_batches",
-               "eval_seconds", "eval_share", "rng_seed", "compile")
+               "eval_seconds", "eval_share", "rng_seed", "compile", "reset_prob", "ema")
 
 
 @user_errors

@@ -9,7 +9,7 @@ import math
 import os
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import torch
@@ -45,6 +45,8 @@ class TrainConfig:
     weight_decay: float = 0.01  # AdamW, matrices and embeddings only
     beta2: float = 0.99
     grad_clip: float = 1.0
+    reset_prob: float = 0.0  # recurrent models: chance per stream and batch of starting again from the initial state
+    ema: float = 0.0  # decay of an average of the weights kept beside them (0: none); evaluated and saved if kept
     max_steps: int | None = None  # the schedule runs over steps if given ...
     max_seconds: float | None = None  # ... else over wall time
     eval_interval: int = 250  # steps between validation estimates ...
@@ -155,8 +157,10 @@ def initial_model(cfg: TrainConfig, corpus: Corpus, saved_config: dict | None = 
 
 
 def make_optimizer(model: CharModel, cfg: TrainConfig, fused: bool) -> torch.optim.AdamW:
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    """AdamW decaying matrices and embeddings; biases, norms and learned initial states are not decayed."""
+    named = list(model.named_parameters())
+    decay = [p for name, p in named if p.dim() >= 2 and name not in model.optional_tensors]
+    no_decay = [p for name, p in named if p.dim() < 2 or name in model.optional_tensors]
     groups = [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=cfg.lr, betas=(0.9, cfg.beta2), fused=fused or None)
 
@@ -187,9 +191,14 @@ class Trainer:
         check_batch_fits(self.model, cfg.batch_size // self.world.size, cfg.seq_len, self.device)
         self.optimizer = make_optimizer(self.model, cfg, fused=self.device.type == "cuda")
         self.train_forward, self.compile_note = training_forward(self)
-        batch_cls = StreamBatches if self.model.is_recurrent else WindowBatches
-        self.batches = batch_cls(resident(corpus.train, self.device), cfg.batch_size, cfg.seq_len, cfg.rng_seed,
-                                 self.device, rows=self.world.rows)
+        data = resident(corpus.train, self.device)
+        if self.model.is_recurrent:
+            self.batches = StreamBatches(data, cfg.batch_size, cfg.seq_len, cfg.rng_seed, self.device,
+                                         rows=self.world.rows, reset_prob=cfg.reset_prob)
+        else:
+            self.batches = WindowBatches(data, cfg.batch_size, cfg.seq_len, cfg.rng_seed, self.device,
+                                         rows=self.world.rows)
+        self.average = WeightAverage(self.model, cfg.ema) if cfg.ema > 0 else None
         self.step, self.elapsed, self.state = 0, 0.0, None
         self.lr = cfg.lr  # the learning rate of the latest step
         self.last_eval_step, self.last_eval_elapsed = -1, 0.0
@@ -265,14 +274,15 @@ class Trainer:
     def evaluate(self) -> None:
         t0 = time.perf_counter()
         self.last_eval_step, self.last_eval_elapsed = self.step, self.elapsed
-        if (losses := train_and_val_estimates(self, self.pacing.eval_time_cap())) is None:
-            return  # stopped meanwhile: no estimate rather than half of one
-        train_loss, val_loss = losses
-        if self.best_val is None or val_loss < self.best_val:
-            self.best_val = val_loss
-            save_run_weights(self, self.run_dir.best_weights_path)
-        settings = SampleSettings(temperature=0.8, rng_seed=self.step)
-        sample = sample_text(self.model, self.corpus.vocab, "\n", self.cfg.sample_chars, settings)
+        with averaged(self):
+            if (losses := train_and_val_estimates(self, self.pacing.eval_time_cap())) is None:
+                return  # stopped meanwhile: no estimate rather than half of one
+            train_loss, val_loss = losses
+            if self.best_val is None or val_loss < self.best_val:
+                self.best_val = val_loss
+                save_run_weights(self, self.run_dir.best_weights_path)
+            settings = SampleSettings(temperature=0.8, rng_seed=self.step)
+            sample = sample_text(self.model, self.corpus.vocab, "\n", self.cfg.sample_chars, settings)
         self.model.train()
         self.pacing.record_eval(time.perf_counter() - t0)
         self._tick()
@@ -294,7 +304,8 @@ class Trainer:
             return
         t0 = time.perf_counter()
         self.run_dir.save_checkpoint(checkpoint_payload(self))
-        save_run_weights(self, self.run_dir.weights_path)
+        with averaged(self):
+            save_run_weights(self, self.run_dir.weights_path)
         self.pacing.last_checkpoint = time.perf_counter() - t0
         self._tick()
         self.emit(Checkpoint(step=self.step, path=str(self.run_dir.weights_path)))
@@ -304,7 +315,7 @@ def train_step(trainer: Trainer) -> float:
     """One optimisation step on the next batch; the loss of the whole global batch."""
     trainer.model.train()
     x, y, fresh = trainer.batches.next()
-    state = carried_state(trainer.state, fresh)
+    state = carried_state(trainer.model, trainer.state, fresh)
     lr = lr_at(trainer.cfg, trainer.step, trainer.progress())
     for group in trainer.optimizer.param_groups:
         group["lr"] = lr
@@ -315,6 +326,8 @@ def train_step(trainer: Trainer) -> float:
     if trainer.cfg.grad_clip > 0:
         torch.nn.utils.clip_grad_norm_(trainer.model.parameters(), trainer.cfg.grad_clip)
     trainer.optimizer.step()
+    if trainer.average is not None:
+        trainer.average.update(trainer.model, trainer.step)
     trainer.state = state if trainer.model.is_recurrent else None
     trainer.step += 1
     trainer.lr = lr
@@ -332,6 +345,10 @@ def restore(trainer: Trainer, ckpt: dict) -> None:
     best = float(ckpt["best_val"])
     trainer.best_val = None if math.isnan(best) else best
     trainer.state = map_state(lambda t: t.to(trainer.device), ckpt["carried_state"])
+    if trainer.average is not None:
+        if not isinstance(ckpt.get("average"), dict):
+            raise ShakesError("this run's checkpoint keeps no average of its weights: resume it without --ema")
+        trainer.average.load_state_dict(ckpt["average"])
     trainer.rng = {"torch_rng": ckpt["torch_rng"], "cuda_rng": ckpt["cuda_rng"]}
 
 
@@ -370,12 +387,76 @@ def save_run_weights(trainer: Trainer, path) -> None:
     save_weights(path, trainer.model, trainer.corpus.vocab, summary)
 
 
-def carried_state(state, fresh: torch.Tensor | None):
-    """The recurrent state to start a batch from: detached, and zero for the streams that start afresh."""
-    if state is None or fresh is None:
+def carried_state(model: CharModel, state, fresh: torch.Tensor | None):
+    """The recurrent state to start a batch from: the carried one, detached, and the model's learned initial state
+    (with its gradient, so it learns) for the streams that start afresh. None for windowed batches."""
+    if fresh is None:
         return None
-    keep = (~fresh).to(torch.float32).view(1, -1, 1)
-    return map_state(lambda t: t.detach() * keep.to(t.device), state)
+    start = model.initial_state(fresh.numel())
+    if state is None:
+        return start
+    keep = (~fresh).to(start_device(start)).view(1, -1, 1)
+    return zip_state(lambda carried, init: torch.where(keep, carried.detach(), init), state, start)
+
+
+def start_device(state) -> torch.device:
+    return state.device if isinstance(state, torch.Tensor) else start_device(state[0])
+
+
+def zip_state(fn, a, b):
+    """fn applied to the matching tensors of two states of the same structure."""
+    if isinstance(a, torch.Tensor):
+        return fn(a, b)
+    return type(a)(zip_state(fn, x, y) for x, y in zip(a, b, strict=True))
+
+
+class WeightAverage:
+    """An exponential moving average of a model's weights, kept beside them (``--ema DECAY``).
+
+    Averaging the last stretch of a run smooths out the noise of its last steps; it is what a run evaluates and
+    saves (best.safetensors, weights.safetensors), while training goes on with the raw weights. Early on the decay
+    is lowered to (1 + step) / (10 + step), so the average does not lean on the first weights for long.
+    """
+
+    def __init__(self, model: CharModel, decay: float) -> None:
+        self.decay = decay
+        self.shadow = {name: t.detach().clone() for name, t in model.state_dict().items() if t.is_floating_point()}
+
+    @torch.no_grad()
+    def update(self, model: CharModel, step: int) -> None:
+        decay = min(self.decay, (1 + step) / (10 + step))
+        current = model.state_dict()
+        for name, t in self.shadow.items():
+            t.lerp_(current[name].detach(), 1 - decay)
+
+    @torch.no_grad()
+    def swap(self, model: CharModel) -> None:
+        """Exchange the model's weights with the average's (twice: back as they were)."""
+        current = model.state_dict()
+        for name, t in self.shadow.items():
+            held = current[name].detach().clone()
+            current[name].copy_(t)
+            t.copy_(held)
+
+    def state_dict(self) -> dict:
+        return {name: t.detach().cpu() for name, t in self.shadow.items()}
+
+    def load_state_dict(self, state: dict) -> None:
+        for name, t in self.shadow.items():
+            t.copy_(state[name])
+
+
+@contextmanager
+def averaged(trainer: Trainer):
+    """The trainer's model holds its average's weights inside the block (nothing changes without an average)."""
+    if trainer.average is None:
+        yield
+        return
+    trainer.average.swap(trainer.model)
+    try:
+        yield
+    finally:
+        trainer.average.swap(trainer.model)
 
 
 def autocast_for(model: CharModel, device: torch.device):
@@ -439,6 +520,7 @@ def checkpoint_payload(trainer: Trainer) -> dict:
         "model_config": dataclasses.asdict(trainer.model.config),
         "batches": trainer.batches.state_dict(),
         "carried_state": map_state(lambda t: t.detach().cpu(), trainer.state),
+        **({} if trainer.average is None else {"average": trainer.average.state_dict()}),
         "torch_rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state() if trainer.device.type == "cuda" else torch.empty(0),
         "vocab": trainer.corpus.vocab.chars,

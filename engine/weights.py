@@ -123,7 +123,7 @@ def load_weights(path: str | os.PathLike, device: str | torch.device = "cpu") ->
     meta, table = read_header(path)
     try:
         family, config, vocab, summary = checked_description(meta)
-        check_tensor_table(table, expected_shapes(family, config))
+        check_tensor_table(table, expected_shapes(family, config), get_family(family).model_cls.optional_tensors)
         tensors = _read_tensors(path)
     except ShakesError as exc:
         raise ShakesError(f"{path}: {exc}") from None
@@ -188,9 +188,10 @@ class _NoNormalInit(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-def check_tensor_table(table: dict, expected: dict[str, tuple[int, ...]]) -> None:
+def check_tensor_table(table: dict, expected: dict[str, tuple[int, ...]], optional: tuple[str, ...] = ()) -> None:
+    """optional: tensors a file may lack (older files: the model gives them a default when loading)."""
     names = set(table)
-    missing = set(expected) - names - {"head.weight"}  # a tied head is stored once, as the embedding
+    missing = set(expected) - names - {"head.weight", *optional}  # a tied head is stored once, as the embedding
     if missing or names - set(expected):
         odd = sorted(missing) or sorted(names - set(expected))
         raise ShakesError(f"its tensors do not match its config ({'missing' if missing else 'unexpected'}: "

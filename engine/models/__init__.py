@@ -13,6 +13,7 @@ from engine.models.registry import Family, Preset, family_names, get_family, reg
 from engine.models.rnn import Benvolio, BenvolioConfig
 from engine.models.transformer import Romeo, RomeoConfig
 
+RESET_PROB = 0.1  # recurrent models: a stream starts again from the learned initial state in 1 batch of 10
 TINY_RECURRENT = Preset(model={"n_embd": 8, "n_hidden": 16, "n_layer": 2, "dropout": 0.0})
 
 # Training defaults chosen to train well on a 2-core CPU and to scale to a GPU.
@@ -20,12 +21,14 @@ TINY_RECURRENT = Preset(model={"n_embd": 8, "n_hidden": 16, "n_layer": 2, "dropo
 # 2-core CPU (shakes-train --preset quick --max-seconds 120: the Train tab's default on a CPU). The quick sizes
 # were measured in 120-s runs on this project's machine (full-validation loss in the model card).
 register(Family("benvolio", Benvolio, BenvolioConfig, role="vanilla RNN", short_role="RNN",
-                train_defaults={"batch_size": 32, "seq_len": 128, "lr": 2e-3, "weight_decay": 0.0},
+                train_defaults={"batch_size": 32, "seq_len": 128, "lr": 2e-3, "weight_decay": 0.0,
+                                "reset_prob": RESET_PROB},
                 presets={"default": Preset(), "tiny": TINY_RECURRENT,
                          "quick": Preset(model={"n_hidden": 256, "n_layer": 1, "dropout": 0.0},
                                          train={"batch_size": 32, "seq_len": 64, "lr": 2e-3})}))
 register(Family("mercutio", Mercutio, MercutioConfig, role="LSTM", short_role="LSTM",
-                train_defaults={"batch_size": 32, "seq_len": 128, "lr": 2e-3, "weight_decay": 0.1},
+                train_defaults={"batch_size": 32, "seq_len": 128, "lr": 2e-3, "weight_decay": 0.1,
+                                "reset_prob": RESET_PROB},
                 presets={"default": Preset(), "tiny": TINY_RECURRENT,
                          "quick": Preset(model={"n_hidden": 384, "n_layer": 1, "dropout": 0.0},
                                          train={"batch_size": 32, "seq_len": 64, "lr": 4e-3})}))

@@ -30,6 +30,7 @@ class CharModel(nn.Module):
     has_gates: bool = False  # True: ``trace(idx)`` returns per-character gates and states (see lstm.py)
     inference_only: bool = False  # set on loaded models that nothing trains (engine/weights.py)
     has_attention: bool = False  # True: ``attention_maps(idx)`` returns each block's attention (transformer.py)
+    optional_tensors: tuple[str, ...] = ()  # tensors older files may lack (they load with a default)
 
     def __init__(self, config) -> None:
         super().__init__()
@@ -45,6 +46,10 @@ class CharModel(nn.Module):
         """Read a seed ``idx`` (B, T): the logits (B, V) for the character after it and the state to go on from."""
         logits, _, state = self(idx)
         return logits[:, -1], state
+
+    def initial_state(self, batch: int) -> State:
+        """The state a text starts from (None: the model starts from nothing, as a windowed one does)."""
+        return None
 
     def max_context(self) -> int | None:
         """The longest sequence the model reads at once, or None when it carries state without limit."""

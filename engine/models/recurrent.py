@@ -1,5 +1,9 @@
 """The shared body of Benvolio and Mercutio: embedding -> one fused multi-layer recurrent module -> head.
 
+Every text starts from a learned initial state (``init_h``, and ``init_c`` for the LSTM), trained by resetting
+streams to it at random places (engine/batches.py), so a model that starts on a seed has met where it starts.
+Files written before the learned state existed have none: they load with zeros, the state they were trained from.
+
 The fused ``torch.nn.RNN``/``nn.LSTM`` over all layers is the fastest way to train (one call,
 dropout between layers inside it). Where one layer must be seen on its own (the gate trace),
 ``layer_view`` gives a one-layer module sharing that layer's parameters.
@@ -30,6 +34,7 @@ class RecurrentCharModel(CharModel):
     is_recurrent = True
     module_type: type[nn.RNNBase] = nn.RNN
     module_kwargs: dict = {}
+    optional_tensors: tuple[str, ...] = ("init_h",)  # absent from older files: loaded as zeros
 
     def __init__(self, config: RecurrentConfig) -> None:
         super().__init__(config)
@@ -38,11 +43,26 @@ class RecurrentCharModel(CharModel):
                                     dropout=config.dropout if config.n_layer > 1 else 0.0, **self.module_kwargs)
         self.drop = nn.Dropout(config.dropout)
         self.head = nn.Linear(config.n_hidden, config.vocab_size)
+        self.init_h = nn.Parameter(torch.zeros(config.n_layer, 1, config.n_hidden))  # the learned start
         self._step_cache: dict[int, tuple] = {}  # per layer: (weights' identity, [W_ih | W_hh]^T, b)
+
+    def initial_state(self, batch: int) -> State:
+        """The learned state every text starts from, for ``batch`` rows (torch.nn's layout)."""
+        return self.init_h.expand(-1, batch, -1).contiguous()
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """As nn.Module's, but a file from before the learned initial state loads with a zero one."""
+        state_dict = dict(state_dict)
+        for name in self.optional_tensors:
+            if name not in state_dict:
+                state_dict[name] = torch.zeros_like(getattr(self, name), device="cpu")
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, state: State = None):
         """state: the torch.nn format, h (n_layer, B, H) for the RNN, (h, C) for the LSTM."""
         x = self.embed(idx)  # (B, T, E)
+        if state is None:
+            state = self.initial_state(idx.size(0))
         if idx.size(1) == 1 and state is not None and not torch.is_grad_enabled():
             x, state = self.step(x[:, 0], state)  # generation's hot path
             x = x[:, None]
