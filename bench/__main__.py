@@ -1,4 +1,4 @@
-"""python -m bench [--quick] [--json FILE] [--data PATH]: the project's speed and memory, as ratios."""
+"""python -m shakes_tui.bench [--quick] [--json FILE] [--data PATH]: the project's speed and memory, as ratios."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import argparse
 import time
 from pathlib import Path
 
-from bench import growth
-from bench.app_rows import app_rows
-from bench.busy import busy_rows
-from bench.report import print_growth, print_table, write_json
-from bench.speed import generation_rows, trace_rows, training_rows
+from shakes_tui.bench import growth
+from shakes_tui.bench.app_rows import app_rows
+from shakes_tui.bench.busy import busy_rows
+from shakes_tui.bench.report import print_growth, print_table, write_json
+from shakes_tui.bench.speed import generation_rows, trace_rows, training_rows
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m shakes_tui.bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="a smoke run on tiny models (seconds, not minutes)")
     p.add_argument("--json", type=Path, help="also write the rows as JSON")
     p.add_argument("--data", help="corpus for the app's training child (default: as shakes-train finds it)")

@@ -1,6 +1,6 @@
 """The app under load, headless: event-loop lag while training and three streams run, and peak memory.
 
-Run as `python -m bench.app_probe MODE` in a fresh process so that its peak RSS is its own.
+Run as `python -m shakes_tui.bench.app_probe MODE` in a fresh process so that its peak RSS is its own.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from textual.widgets import Input
 
 
 async def measure_lag(busy: bool, seconds: float, data: str | None, tiny: bool) -> list[float]:
-    from tui.cli import create_app
+    from shakes_tui.tui.cli import create_app
 
     runs = Path(tempfile.mkdtemp(prefix="shakes-bench-"))
     extra = ["--max-steps", "100000"] + (["--seq-len", "16", "--batch-size", "4"] if tiny else [])

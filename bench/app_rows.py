@@ -6,11 +6,11 @@ import json
 import subprocess
 import sys
 
-from bench.report import Row
+from shakes_tui.bench.report import Row
 
 
 def probe(mode: str, seconds: float, data: str | None, tiny: bool) -> dict:
-    out = subprocess.run([sys.executable, "-m", "bench.app_probe", mode, str(seconds), data or "",
+    out = subprocess.run([sys.executable, "-m", "shakes_tui.bench.app_probe", mode, str(seconds), data or "",
                           "tiny" if tiny else "full"], capture_output=True, text=True, timeout=600)
     if out.returncode != 0:
         raise RuntimeError(f"app probe failed: {out.stderr[-2000:]}")

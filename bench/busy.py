@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from bench.report import Row
+from shakes_tui.bench.report import Row
 
 HOG = ("import torch, time\ntorch.set_num_threads(2)\na = torch.randn(1024, 1024)\n"
        "while True:\n    a @ a\n")

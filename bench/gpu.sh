@@ -17,7 +17,7 @@ fi
 [ -f "$DATA" ] || { echo "bench/gpu.sh: no corpus at $DATA (pass DATA_FILE or set SHAKES_DATA)" >&2; exit 2; }
 rm -rf "$OUT"; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
-train() { "$PY" -m engine train --data "$DATA" --device cuda --quiet "$@"; }
+train() { "$PY" -m shakes_tui.engine train --data "$DATA" --device cuda --quiet "$@"; }
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda)"
 
@@ -29,11 +29,11 @@ for model in benvolio mercutio romeo; do
       --eval-batches 1 --checkpoint-interval 100000 "${flags[@]}"
   done
 done
-"$PY" -m bench.gpu_report speed "$OUT"/speed-*
+"$PY" -m shakes_tui.bench.gpu_report speed "$OUT"/speed-*
 
 echo "== Romeo, baby GPT (6x6x384, context 256, batch 64), until validation $TARGET or 5000 steps =="
 train --model romeo --out "$OUT/baby-gpt" --n-layer 6 --n-head 6 --n-embd 384 --block-size 256 --seq-len 256 \
   --batch-size 64 --dropout 0.2 --lr 1e-3 --min-lr-ratio 0.1 --warmup-steps 100 --weight-decay 0.1 \
   --max-steps 5000 --eval-interval 250 --eval-batches 50 --checkpoint-interval 100000 --compile
-"$PY" -m bench.gpu_report target "$TARGET" "$OUT/baby-gpt" || true
-"$PY" -m engine eval --data "$DATA" --device cuda --weights "$OUT/baby-gpt/best.safetensors"
+"$PY" -m shakes_tui.bench.gpu_report target "$TARGET" "$OUT/baby-gpt" || true
+"$PY" -m shakes_tui.engine eval --data "$DATA" --device cuda --weights "$OUT/baby-gpt/best.safetensors"

@@ -1,7 +1,7 @@
 """Read the runs bench/gpu.sh wrote: training chars/s per run, and the time Romeo took to reach a validation loss.
 
-    python -m bench.gpu_report speed RUN_DIR...          one line per run: median chars/s after warm-up
-    python -m bench.gpu_report target LOSS RUN_DIR       when the run's validation estimate first reached LOSS
+    python -m shakes_tui.bench.gpu_report speed RUN_DIR...     one line per run: median chars/s after warm-up
+    python -m shakes_tui.bench.gpu_report target LOSS RUN_DIR  when the run's validation estimate first reached LOSS
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 import sys
 
-from engine.runs import Eval, RunDir, Start, Train
+from shakes_tui.engine.runs import Eval, RunDir, Start, Train
 
 WARMUP_EVENTS = 2  # the first train events include compilation and cuDNN/cuBLAS autotuning
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import torch
-
-from bench.speed import VOCAB, _text, _vocab, fresh_model, gated_name, load, training_step
-from bench.timing import median_seconds, seconds
-from engine.models import family_names
-from engine.sampling import SampleSettings, stream
+from shakes_tui.bench.speed import VOCAB, _text, _vocab, fresh_model, gated_name, load, training_step
+from shakes_tui.bench.timing import median_seconds, seconds
+from shakes_tui.engine.generation.sampling import SampleSettings, stream
+from shakes_tui.engine.models import family_names
 
 
 def generation_by_context(preset: str, lengths: list[int], n: int = 50) -> dict[str, dict[int, float]]:

@@ -1,6 +1,6 @@
 """Soak: the app headless for many minutes, training and generating all the time. Not part of the suite.
 
-    nohup python -m bench.soak --minutes 20 --data ../shared/data/tinyshakespeare.txt > soak.log 2>&1 &
+    nohup python -m shakes_tui.bench.soak --minutes 20 --data ../shared/data/tinyshakespeare.txt > soak.log 2>&1 &
 
 Training runs in the app's child process (a tiny model, so events and checkpoints come often); the
 three generation panes are given a new seed as soon as all three are done. Every minute one JSON line
@@ -45,11 +45,10 @@ def count_lines(path: Path) -> int:
 
 
 async def soak(minutes: float, data: str, runs_dir: Path, report) -> bool:
+    from shakes_tui.tui.cli import create_app
+    from shakes_tui.tui.widgets.training_pane import TrainingPane
     from textual.widgets import Input, Select
     from textual.worker import WorkerState
-
-    from tui.cli import create_app
-    from tui.widgets.training_pane import TrainingPane
 
     received, rounds, done = [0], [0], set()
     recent = collections.deque(maxlen=256)  # a message bubbling up reaches the hook once per widget: count it once
@@ -100,7 +99,7 @@ async def soak(minutes: float, data: str, runs_dir: Path, report) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.soak", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m shakes_tui.bench.soak", description=__doc__.splitlines()[0])
     p.add_argument("--minutes", type=float, default=20.0)
     p.add_argument("--data", required=True, help="the training text")
     p.add_argument("--runs-dir", type=Path, help="default: a new temporary folder")

@@ -6,15 +6,14 @@ import math
 import statistics
 
 import torch
-
-from bench.references import plain_forward, reference_for, reference_name
-from bench.report import Row
-from bench.timing import median_seconds, seconds, side_by_side
-from engine.models import build_model, family_names, get_family, make_config
-from engine.sampling import SampleSettings, stream
-from engine.shipped import shipped_path
-from engine.speculative import speculative_stream
-from engine.weights import load_weights
+from shakes_tui.bench.references import plain_forward, reference_for, reference_name
+from shakes_tui.bench.report import Row
+from shakes_tui.bench.timing import median_seconds, seconds, side_by_side
+from shakes_tui.engine.generation.sampling import SampleSettings, stream
+from shakes_tui.engine.generation.speculative import speculative_stream
+from shakes_tui.engine.models import build_model, family_names, get_family, make_config
+from shakes_tui.engine.shipped import shipped_path
+from shakes_tui.engine.weights import load_weights
 
 VOCAB = 65
 
@@ -114,7 +113,7 @@ SPEAKER_SEED = "KING:\nWhat say you to this, my lord? Speak, and be brief.\n\nLO
 
 
 def speculative_row(preset: str, reps: int, n: int) -> Row:
-    """Romeo sampling at temperature 0.8 with the first recurrent family drafting (engine/speculative.py)."""
+    """Romeo sampling at temperature 0.8 with the first recurrent family drafting (engine/generation/speculative.py)."""
     target = load(next(f for f in family_names() if not get_family(f).model_cls.is_recurrent), preset)
     draft = load(family_names()[0], preset)
     settings = SampleSettings(temperature=0.8, rng_seed=0)

@@ -3,6 +3,6 @@
 Nothing in this package imports Textual; it works from a script or a notebook.
 """
 
-from engine.threads import prefer_sleeping_threads
+from shakes_tui.engine.threads import prefer_sleeping_threads
 
 prefer_sleeping_threads()  # before any engine module imports torch: see engine/threads.py

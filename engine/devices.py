@@ -8,8 +8,7 @@ import shutil
 from collections.abc import Callable
 
 import torch
-
-from engine.errors import ShakesError
+from shakes_tui.engine.errors import ShakesError
 
 
 def resolve_device(name: str = "auto") -> torch.device:

@@ -12,8 +12,7 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-
-from engine.models import CharModel
+from shakes_tui.engine.models import CharModel
 
 RECURRENT_CHUNK = 4096  # characters per forward call; the state carries across chunks
 Progress = Callable[[int, int], object]  # (characters predicted so far, characters to predict)

@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import ClassVar, get_type_hints
 
 import torch
-
-from engine.atomic import atomic_path
-from engine.errors import ShakesError
+from shakes_tui.engine.atomic import atomic_path
+from shakes_tui.engine.errors import ShakesError
 
 METRICS = "metrics.jsonl"
 CHECKPOINT = "checkpoint.pt"

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.errors import ShakesError
-from engine.models import family_names
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.models import family_names
 
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "weights"
 

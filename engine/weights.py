@@ -18,12 +18,11 @@ from pathlib import Path
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
+from shakes_tui.engine.atomic import atomic_path
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.models import CharModel, build_model, family_names, get_family
 from torch.overrides import TorchFunctionMode
-
-from engine.atomic import atomic_path
-from engine.corpus import Vocab
-from engine.errors import ShakesError
-from engine.models import CharModel, build_model, family_names, get_family
 
 FORMAT = "shakes-tui/1"
 STORAGE_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}

@@ -7,8 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from tui.cli import create_app
-from tui.widgets.training_pane import TrainingPane
+from shakes_tui.tui.cli import create_app
+from shakes_tui.tui.widgets.training_pane import TrainingPane
 
 TRAINING = ["--seq-len", "16", "--batch-size", "4", "--eval-interval", "10", "--eval-batches", "2", "--max-steps",
             "100000", "--checkpoint-interval", "20"]

@@ -6,8 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
-
-import engine  # noqa: F401  before torch: OpenMP's idle threads then sleep (see engine/threads.py)
+import shakes_tui.engine  # noqa: F401  before torch: OpenMP's idle threads then sleep (see engine/threads.py)
 
 REAL_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "tinyshakespeare.txt"
 SMALL_TEXT = (

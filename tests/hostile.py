@@ -14,10 +14,9 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
-
-from engine.corpus import Vocab
-from engine.models import build_model, make_config
-from engine.weights import read_metadata, save_weights
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.models import build_model, make_config
+from shakes_tui.engine.weights import read_metadata, save_weights
 
 ALPHABET = Vocab("\n !',.:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-
-from engine.corpus import Vocab
-from engine.models import build_model, family_names, make_config
-from engine.weights import save_weights
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.models import build_model, family_names, make_config
+from shakes_tui.engine.weights import save_weights
 
 LINES = ("The lighthouse keeper rows out at dawn, counting gulls along the harbour wall.\n",
          "A cooper hammers staves beside the quay; the tide turns, and the nets come in.\n",

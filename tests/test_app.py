@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from shakes_tui.engine.models import family_names
+from shakes_tui.engine.runs import Checkpoint, Finished, RunDir, Train
+from shakes_tui.tui.messages import CheckpointLoaded, GenerationProgress, TraceReady, TrainingEnded, TrainingEvents
+from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap
+from shakes_tui.tui.widgets.gates_pane import GatesPane
+from shakes_tui.tui.widgets.generation_pane import GenerationPane
+from shakes_tui.tui.widgets.loss_chart import LossChart
+from shakes_tui.tui.widgets.training_pane import TrainingPane
 from textual.widgets import DataTable, Input, Select, Static, TabbedContent
 from textual.worker import WorkerState
 
-from engine.models import family_names
-from engine.runs import Checkpoint, Finished, RunDir, Train
 from tests.conftest import SMALL_TEXT
 from tests.tui_helpers import TINY_TRAINING, make_app, open_tab, record_notices, settle, until
-from tui.messages import CheckpointLoaded, GenerationProgress, TraceReady, TrainingEnded, TrainingEvents
-from tui.widgets.gate_heatmap import GateHeatmap
-from tui.widgets.gates_pane import GatesPane
-from tui.widgets.generation_pane import GenerationPane
-from tui.widgets.loss_chart import LossChart
-from tui.widgets.training_pane import TrainingPane
 
 
 async def submit_seed(pilot, seed: str, length: str = "40", rng: str = "7") -> None:
@@ -246,8 +246,8 @@ async def test_missing_weights_still_open_and_offer_training(tmp_path):
 
 
 async def test_watch_follows_a_run_started_elsewhere(tmp_path, small_text_file):
-    from engine.corpus import Corpus
-    from engine.train import Trainer, default_config
+    from shakes_tui.engine.data.corpus import Corpus
+    from shakes_tui.engine.training.trainer import Trainer, default_config
 
     run = RunDir(tmp_path / "elsewhere")
     Trainer(default_config("romeo", preset="tiny", seq_len=16, batch_size=4, max_steps=20, eval_interval=5,
@@ -296,7 +296,7 @@ async def test_messages_arriving_during_shutdown_are_dropped(tmp_path):
 
 
 async def test_escape_leaves_a_text_field_so_that_question_mark_opens_the_help(tmp_path):
-    from tui.widgets.help_screen import HelpScreen
+    from shakes_tui.tui.widgets.help_screen import HelpScreen
 
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -313,7 +313,7 @@ async def test_escape_leaves_a_text_field_so_that_question_mark_opens_the_help(t
 
 
 def test_a_run_ends_done_when_it_spent_its_budget_and_stopped_otherwise():
-    from tui.widgets.training_pane import finished_words
+    from shakes_tui.tui.widgets.training_pane import finished_words
 
     assert [finished_words(r) for r in ("done", "max_steps", "max_seconds")] == ["done"] * 3
     assert [finished_words(r) for r in ("signal", "stopped", "parent gone")] == ["stopped"] * 3

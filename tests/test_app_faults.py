@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
+from shakes_tui.tui.widgets.training_pane import TrainingPane
 from textual.widgets import Select, Static
 
 from tests.test_resume_checks import ROOT, TINY, lines
 from tests.tui_helpers import make_app, settle
-from tui.widgets.training_pane import TrainingPane
 
 
 def alive(pid: int) -> bool:
@@ -89,7 +89,8 @@ async def test_the_app_offers_runs_left_running(tmp_path, small_text_file):
 
 
 def test_shakes_tui_exits_non_zero_when_the_app_crashes(tmp_path):
-    script = ("import sys\nfrom textual.app import App\nfrom tui import cli\nfrom tui.app import ShakesApp\n"
+    script = ("import sys\nfrom textual.app import App\nfrom shakes_tui.tui import cli\n"
+              "from shakes_tui.tui.app import ShakesApp\n"
               "def boom(self): raise RuntimeError('boom')\n"
               "ShakesApp.on_mount = boom\n"
               "ShakesApp.run = lambda self, **kw: App.run(self, headless=True)\n"

@@ -6,7 +6,7 @@ import sys
 
 
 def test_quick_bench_prints_the_table_and_writes_json(tmp_path, small_text_file):
-    out = tmp_path / "bench.json"
+    out = tmp_path / "shakes_tui.bench.json"
     result = subprocess.run([sys.executable, "-m", "bench", "--quick", "--json", str(out),
                              "--data", str(small_text_file)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -5,9 +5,8 @@ import sys
 import numpy as np
 import pytest
 import torch
-
-from engine import cli
-from engine.runs import Finished, RunDir, Train
+from shakes_tui.engine import cli
+from shakes_tui.engine.runs import Finished, RunDir, Train
 
 
 def run_cli(main, argv, capsys):

@@ -7,8 +7,8 @@ import os
 import numpy as np
 import pytest
 import torch
+from shakes_tui.engine import cli
 
-from engine import cli
 from tests.hostile import good_weights
 from tests.test_cli import run_cli
 
@@ -97,8 +97,8 @@ def test_train_out_never_overwrites_a_folder_holding_weights(tmp_path, small_tex
 
 def test_eval_never_prints_or_records_nan(tmp_path, small_text_file, capsys):
     from safetensors.torch import load_file
+    from shakes_tui.engine.data.corpus import Vocab
 
-    from engine.corpus import Vocab
     from tests.conftest import SMALL_TEXT
     from tests.hostile import with_metadata
 

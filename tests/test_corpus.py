@@ -3,9 +3,16 @@ import http.server
 import threading
 
 import pytest
-
-from engine.corpus import Corpus, Vocab, cached_corpus_path, download_corpus, find_corpus, load_corpus, read_text
-from engine.errors import ShakesError
+from shakes_tui.engine.data.corpus import (
+    Corpus,
+    Vocab,
+    cached_corpus_path,
+    download_corpus,
+    find_corpus,
+    load_corpus,
+    read_text,
+)
+from shakes_tui.engine.errors import ShakesError
 
 
 def test_real_corpus_vocab_and_standard_split(real_corpus_path):

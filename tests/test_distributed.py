@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from shakes_tui.engine.data.corpus import Corpus
+from shakes_tui.engine.runs import Eval, RunDir, Start, Train
+from shakes_tui.engine.training.trainer import Trainer, resume_trainer
 
-from engine.corpus import Corpus
-from engine.runs import Eval, RunDir, Start, Train
-from engine.train import Trainer, resume_trainer
 from tests.conftest import SMALL_TEXT
 from tests.test_train import tiny_config
 

@@ -5,9 +5,8 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-
-from engine.models import dropout as D
-from engine.models import transformer as T
+from shakes_tui.engine.models import dropout as D
+from shakes_tui.engine.models import transformer as T
 
 
 @pytest.mark.parametrize("p", [0.05, 0.2, 0.5])

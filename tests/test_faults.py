@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
+from shakes_tui.engine.runs import Follower, RunDir
 
-from engine.runs import Follower, RunDir
 from tests.test_resume_checks import lines
 
 KILLS = 20

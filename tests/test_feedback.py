@@ -12,14 +12,13 @@ import termios
 
 import pytest
 import torch
-
-from engine.evaluate import split_loss
-from engine.shipped import weights_for
-from engine.weights import load_weights
+from shakes_tui.engine.evaluate import split_loss
+from shakes_tui.engine.shipped import weights_for
+from shakes_tui.engine.weights import load_weights
 
 
 def on_a_terminal(args: list[str]) -> tuple[int, str]:
-    """Run `python -m engine ARGS` with its stderr on a pseudo-terminal (100x30), as a person sees it:
+    """Run `python -m shakes_tui.engine ARGS` with its stderr on a pseudo-terminal (100x30), as a person sees it:
     the exit status and all that was drawn there."""
     main, sub = pty.openpty()
     fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))

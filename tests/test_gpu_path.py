@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 import torch
+from shakes_tui.bench.gpu_report import chars_per_second, time_to_target
+from shakes_tui.engine import devices
+from shakes_tui.engine.data.corpus import Corpus, Vocab
+from shakes_tui.engine.models import build_model, make_config
+from shakes_tui.engine.runs import Eval, RunDir, Start, Train
+from shakes_tui.engine.training.trainer import Trainer
+from shakes_tui.engine.weights import load_weights, save_weights
 
-from bench.gpu_report import chars_per_second, time_to_target
-from engine import devices
-from engine.corpus import Corpus, Vocab
-from engine.models import build_model, make_config
-from engine.runs import Eval, RunDir, Start, Train
-from engine.train import Trainer
-from engine.weights import load_weights, save_weights
 from tests.conftest import SMALL_TEXT
 from tests.test_train import tiny_config
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from shakes_tui.engine import cli
+from shakes_tui.engine.runs import RunDir
 
-from engine import cli
-from engine.runs import RunDir
 from tests.hostile import hostile_checkpoints
 from tests.test_cli import run_cli
 

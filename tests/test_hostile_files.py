@@ -10,11 +10,11 @@ import resource
 import shutil
 
 import pytest
+from shakes_tui.engine import cli
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.shipped import SHIPPED_DIR as WEIGHTS_DIR
+from shakes_tui.engine.weights import load_weights
 
-from engine import cli
-from engine.errors import ShakesError
-from engine.shipped import SHIPPED_DIR as WEIGHTS_DIR
-from engine.weights import load_weights
 from tests.conftest import SMALL_TEXT
 from tests.hostile import ALPHABET, hostile_weights
 
@@ -76,8 +76,9 @@ def test_every_tool_refuses_with_one_line_and_status_2(bad_files, tool, kind, tm
 
 @pytest.mark.parametrize("kind", ["nan-weights", "huge-width", "pickle", "truncated"])
 async def test_the_app_opens_and_only_the_bad_files_pane_says_so(bad_files, kind, tmp_path):
+    from shakes_tui.tui.widgets.generation_pane import GenerationPane
+
     from tests.tui_helpers import make_app, settle
-    from tui.widgets.generation_pane import GenerationPane
 
     folder = tmp_path / "weights"
     folder.mkdir()

@@ -7,23 +7,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from shakes_tui.engine.inspect.copying import CopyIndex
+from shakes_tui.engine.inspect.span import memory_span
+from shakes_tui.engine.inspect.surprise import surprise
+from shakes_tui.engine.models import family_names
+from shakes_tui.tui.insight import jobs
+from shakes_tui.tui.insight.attention_view import AttentionMap
+from shakes_tui.tui.insight.messages import SaturationReady
+from shakes_tui.tui.insight.pane import InsightPane
+from shakes_tui.tui.insight.span_view import SpanView
+from shakes_tui.tui.insight.surprise_view import SurpriseView
+from shakes_tui.tui.messages import CheckpointLoaded
+from shakes_tui.tui.widgets.generation_pane import GenerationPane
 from textual.widgets import ContentSwitcher, Static
 
-from engine.inspect.copying import CopyIndex
-from engine.inspect.span import memory_span
-from engine.inspect.surprise import surprise
-from engine.models import family_names
 from tests.insight_helpers import BIG_TEXT, big_text_file, tiny_weights
 from tests.test_app import submit_seed
 from tests.tui_helpers import make_app, settle
-from tui.insight import jobs
-from tui.insight.attention_view import AttentionMap
-from tui.insight.messages import SaturationReady
-from tui.insight.pane import InsightPane
-from tui.insight.span_view import SpanView
-from tui.insight.surprise_view import SurpriseView
-from tui.messages import CheckpointLoaded
-from tui.widgets.generation_pane import GenerationPane
 
 
 async def wait_for(pilot, condition, seconds: float = 120) -> None:

@@ -4,15 +4,15 @@ whose real measurement takes minutes). Update with --snapshot-update after looki
 from __future__ import annotations
 
 import pytest
+from shakes_tui.tui.insight.attention_view import AttentionMap
+from shakes_tui.tui.insight.pane import SHORT, InsightPane
+from shakes_tui.tui.insight.span_view import SpanView
+from shakes_tui.tui.insight.surprise_view import SurpriseView
 
 from tests.insight_helpers import big_text_file, tiny_weights
 from tests.test_app import submit_seed
 from tests.test_insight_app import wait_for
 from tests.tui_helpers import fake_clock, make_app, no_blink, settle
-from tui.insight.attention_view import AttentionMap
-from tui.insight.pane import SHORT, InsightPane
-from tui.insight.span_view import SpanView
-from tui.insight.surprise_view import SurpriseView
 
 SIZES = [(120, 36), (80, 24), (60, 15)]
 SEED = "JULIET:\\nO Romeo, Romeo! wherefore art thou Romeo?"

@@ -4,17 +4,16 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.inspect.attention import attention
+from shakes_tui.engine.inspect.copying import CopyIndex, suffix_array
+from shakes_tui.engine.inspect.saturation import saturation
+from shakes_tui.engine.inspect.span import SpanSettings, memory_span, replacements
+from shakes_tui.engine.inspect.surprise import surprise
+from shakes_tui.engine.models import build_model, make_config
+from shakes_tui.engine.models.base import CharModel
 from torch import nn
-
-from engine.corpus import Vocab
-from engine.errors import ShakesError
-from engine.inspect.attention import attention
-from engine.inspect.copying import CopyIndex, suffix_array
-from engine.inspect.saturation import saturation
-from engine.inspect.span import SpanSettings, memory_span, replacements
-from engine.inspect.surprise import surprise
-from engine.models import build_model, make_config
-from engine.models.base import CharModel
 
 TEXT = "The ferry waits below the chalk cliffs; the keeper counts the gulls and hums.\n" * 3  # not the corpus
 VOCAB = Vocab.from_text(TEXT + "XYZ")

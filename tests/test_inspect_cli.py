@@ -3,9 +3,9 @@
 import json
 
 import pytest
+from shakes_tui.engine.cli.inspect import inspect_main
+from shakes_tui.engine.inspect.span import GRID
 
-from engine.inspect.cli import inspect_main
-from engine.inspect.span import GRID
 from tests.insight_helpers import BIG_TEXT, big_text_file
 from tests.insight_helpers import tiny_weights as make_tiny_weights
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from shakes_tui.engine import cli
 
-from engine import cli
 from tests.test_cli import run_cli
 from tests.test_resume_checks import ROOT, TINY, lines
 
@@ -122,7 +122,7 @@ def test_an_out_that_cannot_be_a_folder_is_one_line(tmp_path, small_text_file, c
 
 def test_shakes_tui_refuses_a_file_as_runs_dir(tmp_path):
     (tmp_path / "FILE").write_text("x")
-    result = subprocess.run([sys.executable, "-c", "from tui.cli import main; main()", "--runs-dir",
+    result = subprocess.run([sys.executable, "-c", "from shakes_tui.tui.cli import main; main()", "--runs-dir",
                              str(tmp_path / "FILE")], cwd=ROOT, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, result.stderr
 

@@ -1,12 +1,11 @@
 import numpy as np
 import pytest
 import torch
+from shakes_tui.engine.models import build_model, family_names, make_config
+from shakes_tui.engine.models.lstm import cell_recurrence
+from shakes_tui.engine.models.rotary import rotary_table, rotate
+from shakes_tui.engine.models.transformer import RomeoState
 from torch import nn
-
-from engine.models import build_model, family_names, make_config
-from engine.models.lstm import cell_recurrence
-from engine.models.rotary import rotary_table, rotate
-from engine.models.transformer import RomeoState
 
 
 def tiny(family, **overrides):
@@ -198,15 +197,15 @@ def test_rotary_attention_depends_only_on_how_far_apart_two_characters_are():
 
 
 def test_a_rotary_romeo_refuses_an_odd_head_size():
-    from engine.errors import ShakesError
+    from shakes_tui.engine.errors import ShakesError
 
     with pytest.raises(ShakesError, match="even head size"):
         make_config("romeo", 20, "tiny", n_embd=18, n_head=2, rope=True)
 
 
 def test_a_rotary_romeo_has_no_position_embedding_and_round_trips_through_its_weights_file(tmp_path):
-    from engine.corpus import Vocab
-    from engine.weights import load_weights, save_weights
+    from shakes_tui.engine.data.corpus import Vocab
+    from shakes_tui.engine.weights import load_weights, save_weights
 
     model = tiny("romeo", rope=True).eval()
     assert model.pos_emb is None and "rope_table" not in model.state_dict()

@@ -4,11 +4,11 @@ import time
 
 import pytest
 import torch
+from shakes_tui.engine.data.corpus import Corpus
+from shakes_tui.engine.runs import Eval, Finished, RunDir, Train
+from shakes_tui.engine.training.pacing import EvalPacing
+from shakes_tui.engine.training.trainer import Budget, Trainer, default_config
 
-from engine.corpus import Corpus
-from engine.pacing import EvalPacing
-from engine.runs import Eval, Finished, RunDir, Train
-from engine.train import Budget, Trainer, default_config
 from tests.conftest import SMALL_TEXT
 
 
@@ -106,7 +106,7 @@ def test_each_model_has_a_quick_preset_that_builds_and_trains(tmp_path, model):
 
 
 def test_the_train_tab_defaults_to_quick_on_a_cpu(monkeypatch):
-    from tui.training import TrainingSettings
+    from shakes_tui.tui.training import TrainingSettings
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert TrainingSettings().preset == "quick"

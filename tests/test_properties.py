@@ -13,10 +13,10 @@ import pytest
 import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from shakes_tui.engine import cli
+from shakes_tui.engine.generation.sampling import SampleSettings, context_window, prepare_seed, stream
+from shakes_tui.engine.models import family_names
 
-from engine import cli
-from engine.models import family_names
-from engine.sampling import SampleSettings, context_window, prepare_seed, stream
 from tests.hostile import ALPHABET, good_weights
 
 FAST = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -40,7 +40,7 @@ def _one_thread():
 
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
-    from engine.weights import load_weights
+    from shakes_tui.engine.weights import load_weights
 
     folder = tmp_path_factory.mktemp("tiny")
     return {family: load_weights(good_weights(folder / f"{family}.safetensors", family)) for family in family_names()}
@@ -125,11 +125,11 @@ def test_the_long_seed_property_is_not_vacuous(tiny_models):
 
 
 async def test_the_seed_box_takes_any_text(tiny_models, tmp_path):
+    from shakes_tui.tui.widgets.generation_pane import GenerationPane
     from textual.widgets import Input
     from textual.worker import WorkerState
 
     from tests.tui_helpers import make_app, settle
-    from tui.widgets.generation_pane import GenerationPane
 
     app = make_app(tmp_path, weights_dir=tiny_models["romeo"].path.parent)
     async with app.run_test(size=(120, 36)) as pilot:

@@ -5,19 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from rich.color import Color
+from shakes_tui.engine.runs import METRICS, Eval, Finished
+from shakes_tui.tui.commands import app_commands
+from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap, cell_colour, luminance, text_colour
+from shakes_tui.tui.widgets.gates_pane import MAX_TRACE_CHARS, GatesPane
+from shakes_tui.tui.widgets.help_screen import HelpScreen
+from shakes_tui.tui.widgets.loss_chart import LossChart, spaced_ticks, step_label
+from shakes_tui.tui.widgets.seed_bar import SeedBar
+from shakes_tui.tui.widgets.training_pane import TrainingPane
 from textual.widgets import DataTable, Input, Markdown, Static, TabbedContent
 from textual_hires_canvas import Canvas
 
-from engine.runs import METRICS, Eval, Finished
 from tests.test_app import submit_seed
 from tests.tui_helpers import make_app, open_tab, record_notices, run_events, settle, until
-from tui.commands import app_commands
-from tui.widgets.gate_heatmap import GateHeatmap, cell_colour, luminance, text_colour
-from tui.widgets.gates_pane import MAX_TRACE_CHARS, GatesPane
-from tui.widgets.help_screen import HelpScreen
-from tui.widgets.loss_chart import LossChart, spaced_ticks, step_label
-from tui.widgets.seed_bar import SeedBar
-from tui.widgets.training_pane import TrainingPane
 
 SMALL_SIZES = [(80, 24), (60, 15)]
 
@@ -304,9 +304,9 @@ async def test_a_finished_stream_keeps_the_width_it_was_wrapped_at(tmp_path):
 
 
 def test_pane_titles_and_subtitles_take_the_longest_form_that_fits():
-    from engine.inspect.copying import Copying
-    from tui.bank import Slot
-    from tui.widgets.generation_pane import pane_title, progress_text
+    from shakes_tui.engine.inspect.copying import Copying
+    from shakes_tui.tui.bank import Slot
+    from shakes_tui.tui.widgets.generation_pane import pane_title, progress_text
 
     class Loaded:  # what a Slot reads of a loaded model: its size
         class model:

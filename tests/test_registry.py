@@ -6,18 +6,18 @@ from dataclasses import dataclass
 
 import pytest
 import torch
+from shakes_tui.engine import cli
+from shakes_tui.engine.data.corpus import Corpus
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.evaluate import split_loss
+from shakes_tui.engine.generation.sampling import SampleSettings, sample_text
+from shakes_tui.engine.models import Family, Preset, build_model, family_names, get_family, make_config, registered
+from shakes_tui.engine.models.recurrent import RecurrentCharModel, RecurrentConfig
+from shakes_tui.engine.runs import Eval, RunDir
+from shakes_tui.engine.training.trainer import Trainer, default_config, resume_trainer
+from shakes_tui.engine.weights import load_weights
 from torch import nn
 
-from engine import cli
-from engine.corpus import Corpus
-from engine.errors import ShakesError
-from engine.evaluate import split_loss
-from engine.models import Family, Preset, build_model, family_names, get_family, make_config, registered
-from engine.models.recurrent import RecurrentCharModel, RecurrentConfig
-from engine.runs import Eval, RunDir
-from engine.sampling import SampleSettings, sample_text
-from engine.train import Trainer, default_config, resume_trainer
-from engine.weights import load_weights
 from tests.conftest import SMALL_TEXT
 from tests.test_cli import run_cli
 

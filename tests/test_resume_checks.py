@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from shakes_tui.engine import cli
 
-from engine import cli
 from tests.test_cli import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,8 +4,7 @@ import json
 import math
 
 import pytest
-
-from engine.runs import (
+from shakes_tui.engine.runs import (
     BadLine,
     Checkpoint,
     Eval,

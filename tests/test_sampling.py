@@ -1,8 +1,7 @@
 import torch
-
-from engine.corpus import Vocab
-from engine.models import build_model, make_config
-from engine.sampling import SampleSettings, prepare_seed, sample_text, stream
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.generation.sampling import SampleSettings, prepare_seed, sample_text, stream
+from shakes_tui.engine.models import build_model, make_config
 
 VOCAB = Vocab("\nabcdefghijklmnopqrs")
 

@@ -8,9 +8,9 @@ import sys
 import time
 
 import pytest
+from shakes_tui.tui.serve import app_command
 
 from tests.browser import find_browser, open_page
-from tui.serve import app_command
 
 PANES = ("Benvolio", "Mercutio", "Romeo")  # left to right on the Generate tab
 DRAW_TIMEOUT = 300.0  # seconds for the page to show the app: the app process imports torch and loads three models
@@ -83,7 +83,7 @@ def test_the_app_draws_its_three_panes_in_a_browser(tmp_path):
 
 def test_serving_runs_the_same_app_without_the_serving_options():
     command = app_command(["--serve", "--runs-dir", "my runs", "--host", "0.0.0.0", "--port=9000", "--data", "t.txt"])
-    assert command.endswith("-m tui --runs-dir 'my runs' --data t.txt")
+    assert command.endswith("-m shakes_tui.tui --runs-dir 'my runs' --data t.txt")
 
 
 @pytest.mark.parametrize("argv, message", [(["--port", "70000"], "not a port number"),

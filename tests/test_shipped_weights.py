@@ -1,12 +1,11 @@
 """The shipped weights: each file's validation loss on the real corpus equals its recorded figure."""
 
 import pytest
-
-from engine.corpus import load_corpus
-from engine.evaluate import split_loss
-from engine.models import family_names
-from engine.shipped import shipped_path
-from engine.weights import load_weights
+from shakes_tui.engine.data.corpus import load_corpus
+from shakes_tui.engine.evaluate import split_loss
+from shakes_tui.engine.models import family_names
+from shakes_tui.engine.shipped import shipped_path
+from shakes_tui.engine.weights import load_weights
 
 GOALS = {"benvolio": 1.55, "mercutio": 1.42, "romeo": 1.42}
 MAX_BYTES = 25_000_000

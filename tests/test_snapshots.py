@@ -8,12 +8,12 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+from shakes_tui.engine.runs import decode
+from shakes_tui.tui.messages import TrainingEvents
+from shakes_tui.tui.widgets.training_pane import TrainingPane
 from textual.widgets import Input
 
-from engine.runs import decode
 from tests.tui_helpers import fake_clock, make_app, no_blink, run_events, settle
-from tui.messages import TrainingEvents
-from tui.widgets.training_pane import TrainingPane
 
 LOG = Path(__file__).resolve().parents[1] / "weights" / "recipe" / "logs" / "romeo.metrics.jsonl"
 

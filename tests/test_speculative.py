@@ -1,11 +1,10 @@
 """Speculative sampling draws exactly from the target's distribution, whatever the draft proposes."""
 
 import torch
-
-from engine.corpus import Vocab
-from engine.models import build_model, make_config
-from engine.sampling import SampleSettings, sampling_probs, stream
-from engine.speculative import accept_or_correct, speculative_stream
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.generation.sampling import SampleSettings, sampling_probs, stream
+from shakes_tui.engine.generation.speculative import accept_or_correct, speculative_stream
+from shakes_tui.engine.models import build_model, make_config
 
 VOCAB = Vocab("abcd")
 

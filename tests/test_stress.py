@@ -8,12 +8,12 @@ import threading
 import time
 
 import pytest
+from shakes_tui.tui.cli import create_app
+from shakes_tui.tui.widgets.training_pane import TrainingPane
 from textual.widgets import Input
 from textual.worker import WorkerState
 
 from tests.tui_helpers import settle
-from tui.cli import create_app
-from tui.widgets.training_pane import TrainingPane
 
 STRESS_SECONDS = 30.0
 KEYS = ["f1", "f2", "f3", "f4", "1", "2", "3", "4", "t", "h", "b", "tab", "shift+tab", "left", "right", "up", "down",

@@ -8,8 +8,7 @@ import sys
 
 import pytest
 import torch
-
-from engine.threads import idle_cores, others_running
+from shakes_tui.engine.threads import idle_cores, others_running
 
 
 def _run(code: str, **env: str) -> subprocess.CompletedProcess:
@@ -19,7 +18,7 @@ def _run(code: str, **env: str) -> subprocess.CompletedProcess:
 
 def test_importing_the_engine_makes_idle_threads_spin_briefly_before_torch_loads():
     code = ("import os, sys, engine\nassert 'torch' not in sys.modules\n"
-            "import engine.cli\nprint(os.environ['GOMP_SPINCOUNT'])")
+            "import shakes_tui.engine.cli.common\nprint(os.environ['GOMP_SPINCOUNT'])")
     result = _run(code)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "10000"
@@ -27,8 +26,8 @@ def test_importing_the_engine_makes_idle_threads_spin_briefly_before_torch_loads
 
 @pytest.mark.parametrize("env", [{"OMP_WAIT_POLICY": "ACTIVE"}, {"GOMP_SPINCOUNT": "0"}])
 def test_a_users_wait_policy_or_spin_count_wins(env):
-    result = _run("import os, engine.cli\nprint(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))",
-                  **env)
+    result = _run("import os, shakes_tui.engine.cli.common\n"
+                  "print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))", **env)
     assert result.stdout.split() == [env.get("OMP_WAIT_POLICY", "None"), env.get("GOMP_SPINCOUNT", "None")]
 
 
@@ -47,16 +46,17 @@ def test_threads_follow_the_idle_cores():
 
 
 def test_set_threads_chooses_and_respects_the_environment():
-    code = ("import engine, torch\nfrom engine.threads import set_threads\n"
+    code = ("import shakes_tui.engine, torch\nfrom shakes_tui.engine.threads import set_threads\n"
             "print(set_threads(None, per_character=True), torch.get_num_threads(), set_threads(3), "
             "torch.get_num_threads())")
     assert _run(code).stdout.split() == ["1", "1", "3", "3"]
-    code = "import engine, torch\nfrom engine.threads import set_threads\nprint(set_threads(None, per_character=True))"
+    code = ("import shakes_tui.engine, torch\nfrom shakes_tui.engine.threads import set_threads\n"
+            "print(set_threads(None, per_character=True))")
     assert _run(code, OMP_NUM_THREADS="2").stdout.strip() == "2"
 
 
 def test_every_tool_takes_threads_and_refuses_a_bad_count(capsys):
-    from engine import cli
+    from shakes_tui.engine import cli
 
     for main in (cli.train_main, cli.eval_main, cli.sample_main, cli.trace_main):
         with pytest.raises(SystemExit) as exit_info:

@@ -1,4 +1,4 @@
-"""Corpora of any size: the cached, memory-mapped token file (engine.tokens)."""
+"""Corpora of any size: the cached, memory-mapped token file (shakes_tui.engine.data.tokens)."""
 
 import math
 import os
@@ -12,15 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from shakes_tui.engine.data import corpus as corpus_module
+from shakes_tui.engine.data import tokens
+from shakes_tui.engine.data.corpus import Corpus, Vocab, load_corpus, read_text
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.evaluate import split_loss
+from shakes_tui.engine.models import build_model, make_config
+from shakes_tui.engine.runs import Eval, RunDir, Train
+from shakes_tui.engine.training.trainer import Trainer
 
-from engine import corpus as corpus_module
-from engine import tokens
-from engine.corpus import Corpus, Vocab, load_corpus, read_text
-from engine.errors import ShakesError
-from engine.evaluate import split_loss
-from engine.models import build_model, make_config
-from engine.runs import Eval, RunDir, Train
-from engine.train import Trainer
 from tests.conftest import SMALL_TEXT
 from tests.test_train import tiny_config
 

@@ -3,10 +3,10 @@ import threading
 
 import pytest
 import torch
+from shakes_tui.engine.data.corpus import Corpus
+from shakes_tui.engine.runs import Eval, Failed, Finished, RunDir, Train, follow
+from shakes_tui.engine.training.trainer import DEFAULT_SECONDS, Budget, Trainer, default_config, lr_at, resume_trainer
 
-from engine.corpus import Corpus
-from engine.runs import Eval, Failed, Finished, RunDir, Train, follow
-from engine.train import DEFAULT_SECONDS, Budget, Trainer, default_config, lr_at, resume_trainer
 from tests.conftest import SMALL_TEXT
 
 
@@ -127,8 +127,8 @@ def test_a_validation_split_shorter_than_the_window_still_gets_an_estimate(tmp_p
 
 def test_fine_tuning_starts_from_the_given_weights(tmp_path, corpus):
     """--init: step 0 of the new run evaluates exactly the weights it was given."""
-    from engine.evaluate import split_loss
-    from engine.weights import load_weights
+    from shakes_tui.engine.evaluate import split_loss
+    from shakes_tui.engine.weights import load_weights
 
     Trainer(tiny_config("mercutio", max_steps=30, lr=1e-2), corpus, RunDir(tmp_path / "a")).run()
     start = tmp_path / "a" / "weights.safetensors"
@@ -155,7 +155,7 @@ def test_fine_tuning_starts_from_the_given_weights(tmp_path, corpus):
     ({"text": "only these few letters, none capital"}, "another alphabet"),
 ])
 def test_fine_tuning_refuses_what_cannot_fit(tmp_path, corpus, change, message):
-    from engine.errors import ShakesError
+    from shakes_tui.engine.errors import ShakesError
 
     Trainer(tiny_config("mercutio", max_steps=1), corpus, RunDir(tmp_path / "a")).run()
     text = change.pop("text", None)

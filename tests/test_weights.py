@@ -2,11 +2,10 @@ import json
 
 import pytest
 import torch
-
-from engine.corpus import Vocab
-from engine.errors import ShakesError
-from engine.models import build_model, make_config
-from engine.weights import load_weights, read_metadata, save_weights, update_summary
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.models import build_model, make_config
+from shakes_tui.engine.weights import load_weights, read_metadata, save_weights, update_summary
 
 VOCAB = Vocab("abcdefghijklmnopqrst")
 

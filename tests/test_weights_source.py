@@ -6,20 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.models import build_model, make_config
+from shakes_tui.engine.runs import Checkpoint, Eval, RunDir, Start
+from shakes_tui.engine.shipped import SHIPPED_DIR, shipped_path
+from shakes_tui.engine.weights import load_weights, save_weights
+from shakes_tui.tui.messages import GenerationProgress, TrainingEvents
+from shakes_tui.tui.training import TrainingProcess, TrainingSettings
+from shakes_tui.tui.widgets.generation_pane import GenerationPane
+from shakes_tui.tui.widgets.training_pane import TrainingPane
 from textual.widgets import Checkbox
 
-from engine.corpus import Vocab
-from engine.models import build_model, make_config
-from engine.runs import Checkpoint, Eval, RunDir, Start
-from engine.shipped import SHIPPED_DIR, shipped_path
-from engine.weights import load_weights, save_weights
 from tests.conftest import SMALL_TEXT
 from tests.test_app import submit_seed
 from tests.tui_helpers import make_app, settle, until
-from tui.messages import GenerationProgress, TrainingEvents
-from tui.training import TrainingProcess, TrainingSettings
-from tui.widgets.generation_pane import GenerationPane
-from tui.widgets.training_pane import TrainingPane
 
 
 def run_weights(runs: Path, name: str = "benvolio-test") -> Path:
@@ -108,7 +108,7 @@ async def test_the_train_tab_fine_tunes_the_shipped_weights(tmp_path):
 
 
 def test_a_live_source_says_when_its_validation_loss_is_older_than_its_weights():
-    from tui.bank import run_source
+    from shakes_tui.tui.bank import run_source
 
     weights = Path("runs/mercutio-1/weights.safetensors")
     assert run_source(weights, 400, 1.8234, 400) == "step 400 · val 1.82 · mercutio-1"

@@ -6,12 +6,11 @@ import itertools
 import threading
 from pathlib import Path
 
+from shakes_tui.engine.runs import Eval, Event, Start, Train
+from shakes_tui.tui import workers
+from shakes_tui.tui.app import ShakesApp
+from shakes_tui.tui.cli import create_app
 from textual.widgets import Input
-
-from engine.runs import Eval, Event, Start, Train
-from tui import workers
-from tui.app import ShakesApp
-from tui.cli import create_app
 
 TINY_TRAINING = ["--seq-len", "16", "--batch-size", "4", "--eval-interval", "10", "--eval-batches", "2",
                  "--eval-share", "1", "--max-steps", "400", "--checkpoint-interval", "20"]

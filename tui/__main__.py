@@ -1,5 +1,5 @@
-"""``python -m tui``: shakes-tui without the installed script (what ``--serve`` runs per browser session)."""
+"""``python -m shakes_tui.tui``: shakes-tui without the installed script (what ``--serve`` runs per browser session)."""
 
-from tui.cli import main
+from shakes_tui.tui.cli import main
 
 main()

@@ -6,28 +6,27 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
+from shakes_tui.engine.models import family_names
+from shakes_tui.engine.shipped import SHIPPED_DIR
+from shakes_tui.tui import workers
+from shakes_tui.tui.bank import ModelBank, gated_model
+from shakes_tui.tui.commands import ShakesCommands
+from shakes_tui.tui.insight.messages import CopyingReady
+from shakes_tui.tui.insight.pane import InsightPane
+from shakes_tui.tui.live_weights import LiveWeights
+from shakes_tui.tui.messages import GenerationProgress, ModelsLoaded, while_running
+from shakes_tui.tui.training import TrainingSettings
+from shakes_tui.tui.widgets.gates_pane import GatesPane
+from shakes_tui.tui.widgets.generation_pane import GenerationPane
+from shakes_tui.tui.widgets.generation_row import GenerationRow
+from shakes_tui.tui.widgets.help_screen import HelpScreen
+from shakes_tui.tui.widgets.seed_bar import SeedBar
+from shakes_tui.tui.widgets.training_pane import TrainingPane
 from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
-
-from engine.models import family_names
-from engine.shipped import SHIPPED_DIR
-from tui import workers
-from tui.bank import ModelBank, gated_model
-from tui.commands import ShakesCommands
-from tui.insight.messages import CopyingReady
-from tui.insight.pane import InsightPane
-from tui.live_weights import LiveWeights
-from tui.messages import GenerationProgress, ModelsLoaded, while_running
-from tui.training import TrainingSettings
-from tui.widgets.gates_pane import GatesPane
-from tui.widgets.generation_pane import GenerationPane
-from tui.widgets.generation_row import GenerationRow
-from tui.widgets.help_screen import HelpScreen
-from tui.widgets.seed_bar import SeedBar
-from tui.widgets.training_pane import TrainingPane
 
 SHORT_SUB_TITLE = "RNN · LSTM · Transformer"  # under WIDE_TITLE columns the header would cut the long one
 WIDE_TITLE = 96

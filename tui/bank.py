@@ -6,11 +6,11 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import ShakesError
-from engine.inspect.context import first_family_with
-from engine.models import get_family
-from engine.shipped import shipped_path
-from engine.weights import LoadedModel, load_weights
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.inspect.context import first_family_with
+from shakes_tui.engine.models import get_family
+from shakes_tui.engine.shipped import shipped_path
+from shakes_tui.engine.weights import LoadedModel, load_weights
 
 COLOURS = {"benvolio": "#e5c07b", "mercutio": "#61afef", "romeo": "#e06c75"}  # keyed by registry name
 OTHER_COLOUR = "#98c379"  # a family registered later

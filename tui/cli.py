@@ -9,9 +9,9 @@ import gc
 import sys
 from pathlib import Path
 
-from engine.corpus import DATA_ENV
-from engine.shipped import SHIPPED_DIR
-from tui.serve import add_serve_options, serve
+from shakes_tui.engine.data.corpus import DATA_ENV
+from shakes_tui.engine.shipped import SHIPPED_DIR
+from shakes_tui.tui.serve import add_serve_options, serve
 
 
 def parser() -> argparse.ArgumentParser:
@@ -57,8 +57,8 @@ def return_free_memory() -> None:
 def create_app(*, weights_dir: Path = SHIPPED_DIR, runs_dir: Path = Path("runs"), data: str | None = None,
                watch: list[Path] | None = None, preset: str | None = None, train_extra: list[str] | None = None):
     """The app as the console script runs it (tests and the bench build it here too)."""
-    from tui.app import ShakesApp  # imported late so --help is instant
-    from tui.training import TrainingSettings, default_preset
+    from shakes_tui.tui.app import ShakesApp  # imported late so --help is instant
+    from shakes_tui.tui.training import TrainingSettings, default_preset
 
     tune_process()
     training = TrainingSettings(Path(runs_dir), data, preset or default_preset(), list(train_extra or []))

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from shakes_tui.tui.insight.pane import VIEWS, InsightPane
+from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap
+from shakes_tui.tui.widgets.help_screen import HelpScreen
+from shakes_tui.tui.widgets.training_pane import TrainingPane
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.widgets import Button, TabbedContent
-
-from tui.insight.pane import VIEWS, InsightPane
-from tui.widgets.gate_heatmap import GateHeatmap
-from tui.widgets.help_screen import HelpScreen
-from tui.widgets.training_pane import TrainingPane
 
 
 def save_screenshot(app) -> None:

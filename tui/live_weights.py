@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from tui import workers
-from tui.bank import run_source
-from tui.insight.pane import InsightPane
-from tui.messages import CheckpointLoaded, while_running
-from tui.widgets.generation_pane import GenerationPane
-from tui.widgets.seed_bar import SeedBar
-from tui.widgets.training_pane import TrainingPane
+from shakes_tui.tui import workers
+from shakes_tui.tui.bank import run_source
+from shakes_tui.tui.insight.pane import InsightPane
+from shakes_tui.tui.messages import CheckpointLoaded, while_running
+from shakes_tui.tui.widgets.generation_pane import GenerationPane
+from shakes_tui.tui.widgets.seed_bar import SeedBar
+from shakes_tui.tui.widgets.training_pane import TrainingPane
 
 
 class LiveWeights:

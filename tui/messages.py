@@ -6,9 +6,8 @@ import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shakes_tui.engine.runs import Event
 from textual.message import Message
-
-from engine.runs import Event
 
 
 def while_running(handler):

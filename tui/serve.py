@@ -1,6 +1,6 @@
 """``shakes-tui --serve``: the same app as a web page, served by textual-serve.
 
-Each browser tab that opens the page gets its own ``python -m tui ...`` process (the same command line,
+Each browser tab that opens the page gets its own ``python -m shakes_tui.tui ...`` process (the same command line,
 less the serving options), drawn in the page by textual-serve's terminal; nothing else is a second front end.
 """
 

@@ -1,4 +1,4 @@
-"""Training from the app: each run is a child process (`python -m engine train`) watched through its run
+"""Training from the app: each run is a child process (`python -m shakes_tui.engine train`) watched through its run
 directory; the controller decides what Start, Stop and Resume mean for each model."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.models import get_family
-from engine.runs import Finished, RunDir, new_run_path
+from shakes_tui.engine.models import get_family
+from shakes_tui.engine.runs import Finished, RunDir, new_run_path
 
 STDERR_LOG = "stderr.log"
 
@@ -149,7 +149,7 @@ class TrainingController:
         return f"{model}: {verb} in {process.run.path}", process
 
     def adopt(self, runs: list[tuple[str, Path]]) -> list[TrainingProcess]:
-        """Runs left marked running with nothing running them (engine.recovery): Resume continues each
+        """Runs left marked running with nothing running them (engine.training.left_running): Resume continues each
         (the newest per model)."""
         adopted = {}
         for model, path in runs:

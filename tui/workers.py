@@ -11,15 +11,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from textual.message import Message
-from textual.worker import get_current_worker
-
-from engine.recovery import left_running
-from engine.runs import Follower
-from engine.sampling import SampleSettings, prepare_seed, stream
-from engine.shipped import shipped_path
-from tui.bank import ModelBank, Slot
-from tui.messages import (
+from shakes_tui.engine.generation.sampling import SampleSettings, prepare_seed, stream
+from shakes_tui.engine.runs import Follower
+from shakes_tui.engine.shipped import shipped_path
+from shakes_tui.engine.training.left_running import left_running
+from shakes_tui.tui.bank import ModelBank, Slot
+from shakes_tui.tui.messages import (
     CheckpointLoaded,
     GenerationProgress,
     LeftRunning,
@@ -28,7 +25,9 @@ from tui.messages import (
     TrainingEnded,
     TrainingEvents,
 )
-from tui.training import TrainingProcess
+from shakes_tui.tui.training import TrainingProcess
+from textual.message import Message
+from textual.worker import get_current_worker
 
 Post = Callable[[Message], object]
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from engine.corpus import Vocab
-from engine.errors import ShakesError
-from engine.inspect.context import device_of, encode_text, evaluating
-from engine.models import CharModel
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.inspect.context import device_of, encode_text, evaluating
+from shakes_tui.engine.models import CharModel
 
 
 @dataclass

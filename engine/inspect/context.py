@@ -6,10 +6,9 @@ import contextlib
 
 import torch
 import torch.nn.functional as F
-
-from engine.corpus import Vocab
-from engine.errors import ShakesError
-from engine.models import CharModel, family_names, get_family
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.models import CharModel, family_names, get_family
 
 
 def first_family_with(capability: str, names: tuple[str, ...] | None = None) -> str | None:

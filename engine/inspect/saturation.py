@@ -6,12 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
-from engine.corpus import Vocab
-from engine.errors import ShakesError
-from engine.inspect.context import device_of, encode_text
-from engine.models import CharModel
-from engine.models.lstm import GATE_NAMES
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.inspect.context import device_of, encode_text
+from shakes_tui.engine.models import CharModel
+from shakes_tui.engine.models.lstm import GATE_NAMES
 
 SIGMOID_GATES = ("f", "i", "o")  # the candidate g is a tanh in (-1, 1): "shut" and "open" do not apply
 LOW, HIGH = 0.1, 0.9

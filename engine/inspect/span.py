@@ -20,12 +20,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-
-from engine.errors import ShakesError
-from engine.inspect.context import device_of, evaluating
-from engine.models import CharModel
-from engine.models.base import State
-from engine.models.transformer import RomeoState
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.inspect.context import device_of, evaluating
+from shakes_tui.engine.models import CharModel
+from shakes_tui.engine.models.base import State
+from shakes_tui.engine.models.transformer import RomeoState
 
 GRID = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 NEAR_UNLIMITED = 0.01  # nats: the span is the smallest k whose loss is this close to the unlimited loss

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-
-from engine.corpus import Vocab
-from engine.inspect.context import encode_text, next_log_probs
-from engine.models import CharModel
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.inspect.context import encode_text, next_log_probs
+from shakes_tui.engine.models import CharModel
 
 
 @dataclass

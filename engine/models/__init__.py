@@ -7,11 +7,11 @@ A new family is one model module and one ``register(Family(...))`` entry (here, 
 
 from __future__ import annotations
 
-from engine.models.base import CharModel
-from engine.models.lstm import Mercutio, MercutioConfig
-from engine.models.registry import Family, Preset, family_names, get_family, register, registered, unregister
-from engine.models.rnn import Benvolio, BenvolioConfig
-from engine.models.transformer import Romeo, RomeoConfig
+from shakes_tui.engine.models.base import CharModel
+from shakes_tui.engine.models.lstm import Mercutio, MercutioConfig
+from shakes_tui.engine.models.registry import Family, Preset, family_names, get_family, register, registered, unregister
+from shakes_tui.engine.models.rnn import Benvolio, BenvolioConfig
+from shakes_tui.engine.models.transformer import Romeo, RomeoConfig
 
 RESET_PROB = 0.1  # recurrent models: a stream starts again from the learned initial state in 1 batch of 10
 TINY_RECURRENT = Preset(model={"n_embd": 8, "n_hidden": 16, "n_layer": 2, "dropout": 0.0})

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from shakes_tui.engine.models.rotary import rotate
 from torch import nn
-
-from engine.models.rotary import rotate
 
 
 @dataclass

@@ -14,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from shakes_tui.engine.models.recurrent import RecurrentCharModel, RecurrentConfig
 from torch import nn
-
-from engine.models.recurrent import RecurrentCharModel, RecurrentConfig
 
 GATES = ("f", "i", "g", "o", "c", "h")
 GATE_NAMES = {"f": "forget", "i": "input", "g": "candidate", "o": "output", "c": "cell", "h": "hidden"}
@@ -89,8 +88,8 @@ def lstm_gates(w_x: torch.Tensor, w_h: torch.Tensor, b: torch.Tensor, x: torch.T
     """All four gates of one LSTM layer for inputs x (T, E) and its outputs h (T, H), into ``out``.
 
     w_x is W_ih^T (E, 4H), w_h is W_hh^T (H, 4H), b the summed biases (1, 4H): two products cover every step,
-    the input's and h_{t-1}'s (at t = 0, h_{-1} is h_start: the initial state, zero if None). The transposes may be views of
-    the module's own weights: the trace then keeps no copy of them (generation's step does, for its speed).
+    the input's and h_{t-1}'s (at t = 0, h_{-1} is h_start: the initial state, zero if None). The transposes may
+    be views of the module's own weights: the trace then keeps no copy of them (generation's step does, for its speed).
     """
     pre = torch.addmm(b, x, w_x)
     pre[1:].addmm_(h[:-1], w_h)

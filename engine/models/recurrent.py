@@ -1,7 +1,7 @@
 """The shared body of Benvolio and Mercutio: embedding -> one fused multi-layer recurrent module -> head.
 
 Every text starts from a learned initial state (``init_h``, and ``init_c`` for the LSTM), trained by resetting
-streams to it at random places (engine/batches.py), so a model that starts on a seed has met where it starts.
+streams to it at random places (engine/data/batches.py), so a model that starts on a seed has met where it starts.
 Files written before the learned state existed have none: they load with zeros, the state they were trained from.
 
 The fused ``torch.nn.RNN``/``nn.LSTM`` over all layers is the fastest way to train (one call,
@@ -14,9 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from shakes_tui.engine.models.base import CharModel, State
 from torch import nn
-
-from engine.models.base import CharModel, State
 
 LAYER_PARAMS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 

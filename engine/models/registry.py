@@ -12,8 +12,8 @@ import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from engine.errors import ShakesError
-from engine.models.base import CharModel
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.models.base import CharModel
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from shakes_tui.engine.models.recurrent import RecurrentCharModel, RecurrentConfig
 from torch import nn
-
-from engine.models.recurrent import RecurrentCharModel, RecurrentConfig
 
 
 @dataclass

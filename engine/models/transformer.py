@@ -10,13 +10,12 @@ from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.models.base import CharModel
+from shakes_tui.engine.models.decode import DecodeWeights, decode_step
+from shakes_tui.engine.models.dropout import Dropout, causal_attention_with_dropout
+from shakes_tui.engine.models.rotary import rotary_table, rotate
 from torch import nn
-
-from engine.errors import ShakesError
-from engine.models.base import CharModel
-from engine.models.decode import DecodeWeights, decode_step
-from engine.models.dropout import Dropout, causal_attention_with_dropout
-from engine.models.rotary import rotary_table, rotate
 
 
 @dataclass

@@ -6,15 +6,14 @@ from __future__ import annotations
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from shakes_tui.engine.inspect.attention import Attention
+from shakes_tui.tui.insight.colours import heat, shown
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widget import Widget
 from textual.widgets import Static
-
-from engine.inspect.attention import Attention
-from tui.insight.colours import heat, shown
 
 LABEL = 2  # columns for the row label (the query's character)
 

@@ -10,20 +10,26 @@ from dataclasses import asdict
 from pathlib import Path
 
 import torch
+from shakes_tui.engine.atomic import atomic_path
+from shakes_tui.engine.data.corpus import TRAIN_FRACTION, cache_dir, find_corpus, read_text
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.inspect.attention import attention
+from shakes_tui.engine.inspect.copying import CopyIndex
+from shakes_tui.engine.inspect.saturation import saturation
+from shakes_tui.engine.inspect.span import SpanResult, SpanSettings, memory_span
+from shakes_tui.engine.inspect.surprise import surprise
+from shakes_tui.tui.bank import Slot
+from shakes_tui.tui.insight.messages import (
+    AttentionReady,
+    CopyingReady,
+    SaturationReady,
+    SpanProgress,
+    SpanReady,
+    SurpriseReady,
+)
+from shakes_tui.tui.workers import lower_priority
 from textual.message import Message
 from textual.worker import get_current_worker
-
-from engine.atomic import atomic_path
-from engine.corpus import TRAIN_FRACTION, cache_dir, find_corpus, read_text
-from engine.errors import ShakesError
-from engine.inspect.attention import attention
-from engine.inspect.copying import CopyIndex
-from engine.inspect.saturation import saturation
-from engine.inspect.span import SpanResult, SpanSettings, memory_span
-from engine.inspect.surprise import surprise
-from tui.bank import Slot
-from tui.insight.messages import AttentionReady, CopyingReady, SaturationReady, SpanProgress, SpanReady, SurpriseReady
-from tui.workers import lower_priority
 
 Post = Callable[[Message], object]
 APP_SPAN = SpanSettings(positions=512, influence_positions=128)  # shakes-inspect span measures 2,048 and 512

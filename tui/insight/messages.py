@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from shakes_tui.engine.inspect.attention import Attention
+from shakes_tui.engine.inspect.copying import Copying
+from shakes_tui.engine.inspect.saturation import Saturation
+from shakes_tui.engine.inspect.span import SpanResult
+from shakes_tui.engine.inspect.surprise import Surprise
 from textual.message import Message
-
-from engine.inspect.attention import Attention
-from engine.inspect.copying import Copying
-from engine.inspect.saturation import Saturation
-from engine.inspect.span import SpanResult
-from engine.inspect.surprise import Surprise
 
 
 @dataclass

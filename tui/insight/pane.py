@@ -6,21 +6,20 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.inspect.context import first_family_with
+from shakes_tui.tui.bank import ModelBank, Slot
+from shakes_tui.tui.insight import jobs
+from shakes_tui.tui.insight.attention_view import AttentionMap, AttentionView
+from shakes_tui.tui.insight.messages import AttentionReady, SaturationReady, SpanProgress, SpanReady, SurpriseReady
+from shakes_tui.tui.insight.saturation_view import SaturationView
+from shakes_tui.tui.insight.span_view import SpanView
+from shakes_tui.tui.insight.surprise_view import SurpriseView
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Static
-
-from engine.errors import ShakesError
-from engine.inspect.context import first_family_with
-from tui.bank import ModelBank, Slot
-from tui.insight import jobs
-from tui.insight.attention_view import AttentionMap, AttentionView
-from tui.insight.messages import AttentionReady, SaturationReady, SpanProgress, SpanReady, SurpriseReady
-from tui.insight.saturation_view import SaturationView
-from tui.insight.span_view import SpanView
-from tui.insight.surprise_view import SurpriseView
 
 VIEWS = {"surprise": "1 surprise", "span": "2 memory span", "attention": "3 attention", "saturation": "4 saturation"}
 SHORT = 16  # rows: below this the views drop borders and spacing to keep their content

@@ -4,13 +4,12 @@ which it is shut (< 0.1), y the share on which it is open (> 0.9); a panel per g
 from __future__ import annotations
 
 from rich.text import Text
+from shakes_tui.engine.inspect.saturation import Saturation
+from shakes_tui.engine.models.lstm import GATE_NAMES
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 from textual_plot import PlotWidget
-
-from engine.inspect.saturation import Saturation
-from engine.models.lstm import GATE_NAMES
 
 LAYER_COLOURS = ("#61afef", "#98c379", "#e5c07b", "#c678dd", "#e06c75")
 

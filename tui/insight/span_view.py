@@ -7,15 +7,14 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from shakes_tui.engine.inspect.span import SpanResult
+from shakes_tui.tui.bank import colour
+from shakes_tui.tui.insight.messages import SpanReady
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 from textual_plot import HiResMode, PlotWidget
 from textual_plot.axis_formatter import AxisFormatter
-
-from engine.inspect.span import SpanResult
-from tui.bank import colour
-from tui.insight.messages import SpanReady
 
 
 class PowerFormatter(AxisFormatter):

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from rich.style import Style
 from rich.text import Text
+from shakes_tui.engine.inspect.surprise import Surprise
+from shakes_tui.engine.models import get_family
+from shakes_tui.tui.bank import colour
+from shakes_tui.tui.insight.colours import SURPRISE_TOP, shown, surprise_colour
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.reactive import reactive
 from textual.widgets import Static
-
-from engine.inspect.surprise import Surprise
-from engine.models import get_family
-from tui.bank import colour
-from tui.insight.colours import SURPRISE_TOP, shown, surprise_colour
 
 
 class SurpriseView(Vertical, can_focus=True):

@@ -8,12 +8,11 @@ import numpy as np
 from rich.color import Color
 from rich.style import Style
 from rich.text import Text
+from shakes_tui.engine.models.lstm import GATE_NAMES
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
-
-from engine.models.lstm import GATE_NAMES
 
 GATE_ORDER = ("f", "i", "g", "o", "c", "h")
 UNIT_MODES = {  # how the units are ordered: the title's words, and what they mean (for the help screen)

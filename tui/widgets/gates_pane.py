@@ -7,17 +7,16 @@ import functools
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from shakes_tui.engine.models.lstm import GATE_NAMES
+from shakes_tui.tui import workers
+from shakes_tui.tui.bank import Slot
+from shakes_tui.tui.messages import TraceReady
+from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap, cell_colour, display_scale, shown_char, text_colour
 from textual import on
 from textual.app import ComposeResult
 from textual.events import Resize
 from textual.widget import Widget
 from textual.widgets import Static
-
-from engine.models.lstm import GATE_NAMES
-from tui import workers
-from tui.bank import Slot
-from tui.messages import TraceReady
-from tui.widgets.gate_heatmap import GateHeatmap, cell_colour, display_scale, shown_char, text_colour
 
 MAX_TRACE_CHARS = 1000  # the gate view is read character by character; 5,000 would cost 700 MB and 2 s
 HELP = "g gate · l layer · s unit order · arrows or click: cursor"

@@ -5,14 +5,13 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
+from shakes_tui.engine.inspect.copying import Copying
+from shakes_tui.tui.bank import Slot, colour
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.widgets import Static
-
-from engine.inspect.copying import Copying
-from tui.bank import Slot, colour
 
 RATE_SECONDS = 1.0  # how often the streaming rate under a pane is written again
 BORDER = 6  # columns of a pane's border line that its title or subtitle cannot use: corners, dashes, spaces

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from shakes_tui.tui.messages import GenerationProgress
+from shakes_tui.tui.widgets.generation_pane import GenerationPane
+from shakes_tui.tui.workers import FRAME_SECONDS
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-
-from tui.messages import GenerationProgress
-from tui.widgets.generation_pane import GenerationPane
-from tui.workers import FRAME_SECONDS
 
 
 class GenerationRow(Horizontal):

@@ -10,13 +10,12 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 
+from shakes_tui.engine.runs import Eval, Event, Start, Train
+from shakes_tui.tui.bank import colour
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual_plot import HiResMode, PlotWidget
 from textual_plot.axis_formatter import NumericAxisFormatter
-
-from engine.runs import Eval, Event, Start, Train
-from tui.bank import colour
 
 TITLE = "loss (nats/char) · ⠒ train · ● validation · ◆ best"
 

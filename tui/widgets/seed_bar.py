@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shakes_tui.engine.generation.sampling import SampleSettings
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label
-
-from engine.sampling import SampleSettings
 
 DEFAULT_SEED = "ROMEO:\n"
 MAX_LENGTH = 5000

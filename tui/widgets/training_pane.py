@@ -6,6 +6,11 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from shakes_tui.engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
+from shakes_tui.tui import workers
+from shakes_tui.tui.messages import LeftRunning, TrainingEnded, TrainingEvents
+from shakes_tui.tui.training import TrainingController, TrainingSettings, wait_all
+from shakes_tui.tui.widgets.loss_chart import LossChart
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -13,12 +18,6 @@ from textual.events import Resize
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
-
-from engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
-from tui import workers
-from tui.messages import LeftRunning, TrainingEnded, TrainingEvents
-from tui.training import TrainingController, TrainingSettings, wait_all
-from tui.widgets.loss_chart import LossChart
 
 COLUMNS = ("model", "step", "loss", "val", "ch/s", "time", "status")  # a long status is cut last, at the edge
 NARROW = 110  # columns below which the chart goes above the table instead of beside it

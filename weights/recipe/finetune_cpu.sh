@@ -15,14 +15,14 @@ shakes-train --init romeo --batch-size 32 --seq-len 256 --lr 3e-4 --eval-interva
   --out "$RUNS/romeo" > "$RUNS/romeo.log" 2>&1 &
 wait
 # keep the GPU round's summary: a fine-tune that wins records it as its base
-python -c "import json, sys; from engine.weights import read_metadata as m
+python -c "import json, sys; from shakes_tui.engine.weights import read_metadata as m
 json.dump({n: json.loads(m(f'weights/{n}.safetensors')['summary']) for n in ('mercutio', 'romeo')}, sys.stdout)" \
   > "$RUNS/base-summaries.json"
 python weights/recipe/select_best.py --data "$DATA" --out weights --dtype float16 \
   mercutio=weights/mercutio.safetensors mercutio="$RUNS/mercutio/best.safetensors" \
   mercutio="$RUNS/mercutio/weights.safetensors" \
   romeo=weights/romeo.safetensors romeo="$RUNS/romeo/best.safetensors" romeo="$RUNS/romeo/weights.safetensors"
-python -c "import json; from engine.weights import read_metadata as m, update_summary
+python -c "import json; from shakes_tui.engine.weights import read_metadata as m, update_summary
 for n, base in json.load(open('$RUNS/base-summaries.json')).items():
     if 'init_from' in json.loads(m(f'weights/{n}.safetensors')['summary']):
         update_summary(f'weights/{n}.safetensors', init_from=f'weights/{n}.safetensors of GPU round 1',

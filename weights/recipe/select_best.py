@@ -2,7 +2,7 @@
 
     python weights/recipe/select_best.py --data TEXT --out DIR --dtype float16 MODEL=FILE [MODEL=FILE ...]
 
-Each candidate is evaluated over the whole validation split (engine.evaluate.split_loss);
+Each candidate is evaluated over the whole validation split (shakes_tui.engine.evaluate.split_loss);
 the winner is written to DIR/MODEL.safetensors in ``dtype``, evaluated again as stored, and
 that figure is recorded in its metadata.
 """
@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine.corpus import load_corpus  # noqa: E402
-from engine.evaluate import split_loss  # noqa: E402
-from engine.weights import load_weights, save_weights, update_summary  # noqa: E402
+from shakes_tui.engine.data.corpus import load_corpus  # noqa: E402
+from shakes_tui.engine.evaluate import split_loss  # noqa: E402
+from shakes_tui.engine.weights import load_weights, save_weights, update_summary  # noqa: E402
 
 
 def main() -> None:

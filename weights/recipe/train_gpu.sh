@@ -6,7 +6,7 @@ set -u
 DATA=$1; OUT=$2; SECS=${3:-360}
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
 RUNS=/tmp/shakes-runs; rm -rf "$RUNS"; mkdir -p "$RUNS" "$OUT"
-train() { python3 -m engine train --data "$DATA" --device cuda --threads 2 --quiet "$@"; }
+train() { python3 -m shakes_tui.engine train --data "$DATA" --device cuda --threads 2 --quiet "$@"; }
 
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"

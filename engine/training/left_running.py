@@ -7,7 +7,7 @@ import os
 import time
 from pathlib import Path
 
-from engine.runs import FINAL_EVENTS, RunDir, Start
+from shakes_tui.engine.runs import FINAL_EVENTS, RunDir, Start
 
 QUIET_SECONDS = 120  # a run from before trainers recorded their pid counts as live while it wrote this recently
 

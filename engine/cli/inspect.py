@@ -10,21 +10,20 @@ import time
 import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-from engine.cli import DATA_HELP, Parser, _set_threads, add_machine_flags, positive, user_errors
-from engine.corpus import TRAIN_FRACTION, find_corpus, read_text
-from engine.devices import resolve_device
-from engine.errors import ShakesError
-from engine.inspect.attention import attention
-from engine.inspect.context import first_family_with
-from engine.inspect.copying import CopyIndex
-from engine.inspect.saturation import GATE_NAMES, saturation
-from engine.inspect.span import GRID, SpanSettings, memory_span
-from engine.inspect.surprise import surprise
-from engine.models import family_names
-from engine.progress import download_progress
-from engine.shipped import weights_for
-from engine.weights import LoadedModel, load_weights
+from shakes_tui.engine.cli.common import DATA_HELP, Parser, _set_threads, add_machine_flags, positive, user_errors
+from shakes_tui.engine.cli.progress import download_progress
+from shakes_tui.engine.data.corpus import TRAIN_FRACTION, find_corpus, read_text
+from shakes_tui.engine.devices import resolve_device
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.inspect.attention import attention
+from shakes_tui.engine.inspect.context import first_family_with
+from shakes_tui.engine.inspect.copying import CopyIndex
+from shakes_tui.engine.inspect.saturation import GATE_NAMES, saturation
+from shakes_tui.engine.inspect.span import GRID, SpanSettings, memory_span
+from shakes_tui.engine.inspect.surprise import surprise
+from shakes_tui.engine.models import family_names
+from shakes_tui.engine.shipped import weights_for
+from shakes_tui.engine.weights import LoadedModel, load_weights
 
 WEIGHTS_HELP = "weights files or shipped model names"
 

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import platformdirs
 import torch
-
-from engine.atomic import atomic_path
-from engine.errors import ShakesError
+from shakes_tui.engine.atomic import atomic_path
+from shakes_tui.engine.errors import ShakesError
 
 CORPUS_URL = "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 CORPUS_SHA256 = "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed"
@@ -168,8 +167,8 @@ class Corpus:
 
     @classmethod
     def from_token_file(cls, path: str | os.PathLike, progress: Progress | None = None) -> Corpus:
-        """The text encoded once into a cached, memory-mapped token file (see engine.tokens)."""
-        from engine.tokens import cached_tokens  # engine.tokens builds on this module
+        """The text encoded once into a cached, memory-mapped token file (see shakes_tui.engine.data.tokens)."""
+        from shakes_tui.engine.data.tokens import cached_tokens  # engine.data.tokens builds on this module
 
         return cls.from_ids(*cached_tokens(path, progress))
 

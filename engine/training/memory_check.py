@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 
 import torch
-
-from engine.errors import ShakesError
-from engine.models import CharModel
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.models import CharModel
 
 FLOAT_BYTES = 4
 

@@ -11,10 +11,9 @@ import math
 from collections.abc import Iterable
 
 import torch
-
-from engine.errors import ShakesError
-from engine.models import family_names, get_family
-from engine.weights import check_tensor_table, checked_config, expected_shapes
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.models import family_names, get_family
+from shakes_tui.engine.weights import check_tensor_table, checked_config, expected_shapes
 
 FIELDS = {  # what Trainer.checkpoint writes, and the type each must have
     "model": dict, "optimizer": dict, "step": int, "elapsed": float, "best_val": float, "train_config": dict,

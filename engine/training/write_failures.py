@@ -11,8 +11,8 @@ from __future__ import annotations
 import os
 import signal
 
-from engine.errors import ShakesError
-from engine.runs import BEST_WEIGHTS, CHECKPOINT, METRICS, WEIGHTS, RunDir
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.runs import BEST_WEIGHTS, CHECKPOINT, METRICS, WEIGHTS, RunDir
 
 RUN_FILES = (METRICS, CHECKPOINT, WEIGHTS, BEST_WEIGHTS)
 

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-from engine.atomic import atomic_path
-from engine.corpus import Vocab, cache_dir
-from engine.errors import ShakesError
+from shakes_tui.engine.atomic import atomic_path
+from shakes_tui.engine.data.corpus import Vocab, cache_dir
+from shakes_tui.engine.errors import ShakesError
 
 CHUNK_BYTES = 1 << 22  # 4 MiB of text per chunk: a few tens of MB in flight while encoding
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all)

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.errors import ShakesError
+from shakes_tui.engine.errors import ShakesError
 
 
 @dataclass(frozen=True)

@@ -13,20 +13,19 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import torch
-
-from engine import distributed
-from engine.batches import StreamBatches, WindowBatches, resident
-from engine.checkpoints import check_checkpoint
-from engine.corpus import Corpus
-from engine.devices import compiled, resolve_device
-from engine.errors import ShakesError
-from engine.memory import check_batch_fits
-from engine.models import CharModel, build_model, config_from_dict, get_family, make_config
-from engine.models.base import map_state
-from engine.pacing import EVAL_SHARE, EvalPacing
-from engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
-from engine.sampling import SampleSettings, sample_text
-from engine.weights import load_weights, save_weights
+from shakes_tui.engine.data.batches import StreamBatches, WindowBatches, resident
+from shakes_tui.engine.data.corpus import Corpus
+from shakes_tui.engine.devices import compiled, resolve_device
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.generation.sampling import SampleSettings, sample_text
+from shakes_tui.engine.models import CharModel, build_model, config_from_dict, get_family, make_config
+from shakes_tui.engine.models.base import map_state
+from shakes_tui.engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
+from shakes_tui.engine.training import distributed
+from shakes_tui.engine.training.checkpoint_checks import check_checkpoint
+from shakes_tui.engine.training.memory_check import check_batch_fits
+from shakes_tui.engine.training.pacing import EVAL_SHARE, EvalPacing
+from shakes_tui.engine.weights import load_weights, save_weights
 
 DEFAULT_SECONDS = 1200.0  # a run with neither --max-steps nor --max-seconds trains for 20 minutes
 
@@ -489,7 +488,7 @@ def estimate_loss(model: CharModel, split: torch.Tensor, cfg: TrainConfig, rng_s
 
 def start_event(trainer: Trainer) -> Start:
     """What a (re)start records: the model, its configs, this process and the text (trainer.text: its path and
-    sha256, see engine.texts; a resume reads that text again)."""
+    sha256, see shakes_tui.engine.data.identity; a resume reads that text again)."""
     return Start(model=trainer.cfg.model, step=trainer.step, params=trainer.model.num_params(),
                  device=str(trainer.device), config=dataclasses.asdict(trainer.cfg),
                  model_config=dataclasses.asdict(trainer.model.config), pid=os.getpid(),

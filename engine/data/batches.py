@@ -13,13 +13,12 @@ reads are gathered, then cast to int64 and moved to the model's device.
 from __future__ import annotations
 
 import torch
-
-from engine.errors import ShakesError
+from shakes_tui.engine.errors import ShakesError
 
 
 def resident(split: torch.Tensor, device: torch.device) -> torch.Tensor:
     """Where batches read a split from: in-memory ids (int64) move to the device once; memory-mapped ones
-    (uint8/uint16, see engine.tokens) stay in their file, and each batch gathers only what it reads."""
+    (uint8/uint16, see shakes_tui.engine.data.tokens) stay in their file, and each batch gathers only what it reads."""
     return split.to(device) if split.dtype == torch.long else split
 
 

@@ -11,10 +11,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
-
-from engine.corpus import Vocab
-from engine.errors import ShakesError
-from engine.models import CharModel
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.models import CharModel
 
 GREEDY_BELOW = 1e-3  # temperatures below this are greedy (dividing by 1e-45 would overflow to inf)
 MAX_RNG_SEED = 2**64 - 1  # what torch.Generator.manual_seed accepts

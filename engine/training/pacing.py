@@ -1,7 +1,7 @@
 """How much of a run its evaluations may take.
 
 A run's clock (Trainer.elapsed) counts everything: training steps, evaluations and checkpoints, and its
-Budget (engine.train) stops it. Evaluations are paced so that they take at most ``share`` of the time
+Budget (engine.training.trainer) stops it. Evaluations are paced so that they take at most ``share`` of the time
 (10 % by default); under a time budget, ``reserve`` is what the run still needs once training stops
 (its final evaluation and checkpoint), which the Budget keeps room for.
 """

@@ -14,12 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import torch
-
-from engine.corpus import Vocab
-from engine.errors import ShakesError
-from engine.models import CharModel
-from engine.models.transformer import RomeoState
-from engine.sampling import PreparedSeed, SampleSettings, context_window, prepare_seed, sampling_probs
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.generation.sampling import (
+    PreparedSeed,
+    SampleSettings,
+    context_window,
+    prepare_seed,
+    sampling_probs,
+)
+from shakes_tui.engine.models import CharModel
+from shakes_tui.engine.models.transformer import RomeoState
 
 DRAFTS = 4  # characters drafted per Romeo pass
 

@@ -1,6 +1,6 @@
 """Data-parallel training under torchrun: torch.distributed with DistributedDataParallel.
 
-``torchrun --nproc_per_node=N -m engine train ...`` starts N processes; each joins the group (gloo on the
+``torchrun --nproc_per_node=N -m shakes_tui.engine train ...`` starts N processes; each joins the group (gloo on the
 CPU, NCCL on CUDA, one GPU per process), takes rows rank::N of the global batch drawn from one shared
 generator, and DDP averages the gradients, so with dropout 0 a step equals one process's step on the same
 global batch. Only rank 0 writes the run directory. Without torchrun the world is this one process.
@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-
-from engine.errors import ShakesError
+from shakes_tui.engine.errors import ShakesError
 
 
 @dataclass(frozen=True)

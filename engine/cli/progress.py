@@ -16,17 +16,16 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.text import Text
-
-from engine.runs import Eval, Event, Start, Train
+from shakes_tui.engine.runs import Eval, Event, Start, Train
 
 
 def download_progress():
-    """A callback for engine.corpus downloads, or None when stderr is not a terminal."""
+    """A callback for shakes_tui.engine.data.corpus downloads, or None when stderr is not a terminal."""
     return _bytes_progress("downloading corpus")
 
 
 def encode_progress():
-    """A callback for engine.tokens while a large text is encoded to its token file, or None off a terminal."""
+    """A callback for engine.data.tokens while a large text is encoded to its token file, or None off a terminal."""
     return _bytes_progress("encoding corpus")
 
 
@@ -119,7 +118,7 @@ class EvalProgress(Bars):
         return cls() if sys.stderr.isatty() else None
 
     def model(self, name: str):
-        """A progress callback for engine.evaluate.split_loss; the bar goes once the split is done."""
+        """A progress callback for shakes_tui.engine.evaluate.split_loss; the bar goes once the split is done."""
         task = self.bar.add_task(name, total=None)
 
         def update(done: int, total: int) -> None:
