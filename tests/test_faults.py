@@ -28,7 +28,7 @@ TINY = ["--preset", "tiny", "--seq-len", "16", "--batch-size", "8", "--eval-inte
 
 def train(args: list[str], log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "engine", "train", *args], stdout=out, stderr=out,
+        return subprocess.Popen([sys.executable, "-m", "shakes_tui.engine", "train", *args], stdout=out, stderr=out,
                                 stdin=subprocess.DEVNULL, cwd=Path(__file__).resolve().parents[1])
 
 

@@ -22,7 +22,7 @@ def on_a_terminal(args: list[str]) -> tuple[int, str]:
     the exit status and all that was drawn there."""
     main, sub = pty.openpty()
     fcntl.ioctl(sub, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "engine", *args], stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "-m", "shakes_tui.engine", *args], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=sub)
     os.close(sub)
     chunks = []

@@ -123,7 +123,7 @@ def test_a_stop_request_is_honoured_during_a_long_evaluation(tmp_path, small_tex
     run = tmp_path / "run"
     argv = ["--model", "benvolio", "--data", str(small_text_file), "--out", str(run), "--max-steps", "50", *TINY,
             "--eval-batches", "100000000", "--quiet"]  # after TINY, whose --eval-batches 2 it overrides
-    process = subprocess.Popen([sys.executable, "-m", "engine", "train", *argv], cwd=ROOT,
+    process = subprocess.Popen([sys.executable, "-m", "shakes_tui.engine", "train", *argv], cwd=ROOT,
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not any(e["type"] == "start" for e in _maybe_lines(run)):

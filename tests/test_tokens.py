@@ -171,7 +171,7 @@ def test_a_200_mb_text_trains_in_bounded_memory_with_a_progress_bar(tmp_path):
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "COLUMNS": "100"}
     t0 = time.perf_counter()
     status, peak_mb, drawn = run_on_a_terminal(
-        [sys.executable, "-m", "engine", "train", "--model", "romeo", "--preset", "tiny", "--seq-len", "32",
+        [sys.executable, "-m", "shakes_tui.engine", "train", "--model", "romeo", "--preset", "tiny", "--seq-len", "32",
          "--data", str(big), "--max-steps", "5", "--out", str(tmp_path / "run"), "--device", "cpu", "--threads", "1"],
         env)
     print(f"200 MB text, 5 tiny Romeo steps: peak RSS {peak_mb} MB, {time.perf_counter() - t0:.0f} s")

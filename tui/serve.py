@@ -32,7 +32,7 @@ def app_command(argv: list[str]) -> str:
     p = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     add_serve_options(p)
     _, rest = p.parse_known_args(argv)
-    return shlex.join([sys.executable, "-m", "tui", *rest])
+    return shlex.join([sys.executable, "-m", "shakes_tui.tui", *rest])
 
 
 def serve(argv: list[str], host: str, port: int) -> None:

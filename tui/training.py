@@ -45,7 +45,7 @@ class TrainingProcess:
         self.process: subprocess.Popen | None = None
 
     def command(self, resume: bool) -> list[str]:
-        cmd = [sys.executable, "-m", "engine", "train", "--quiet", "--threads", "1", "--stop-with-parent"]
+        cmd = [sys.executable, "-m", "shakes_tui.engine", "train", "--quiet", "--threads", "1", "--stop-with-parent"]
         if resume:
             cmd += ["--resume", str(self.run.path), "--max-seconds", str(self.elapsed() + self.minutes * 60)]
         else:
