@@ -23,7 +23,8 @@ OLD_DEFAULTS = {"OMP_WAIT_POLICY": "ACTIVE", "OMP_NUM_THREADS": "2", "GOMP_SPINC
 
 
 def _sample_seconds(chars: int, env: dict | None = None) -> float:
-    cmd = [sys.executable, "-m", "shakes_tui.engine", "sample", "--model", "mercutio", "-n", str(chars), "--rng-seed", "1"]
+    cmd = [sys.executable, "-m", "shakes_tui.engine",
+           "sample", "--model", "mercutio", "-n", str(chars), "--rng-seed", "1"]
     start = time.perf_counter()
     subprocess.run(cmd, env={**os.environ, **(env or {})}, check=True, capture_output=True, timeout=900)
     return time.perf_counter() - start

@@ -54,7 +54,8 @@ def test_a_sigkilled_app_leaves_no_training_behind(tmp_path, small_text_file):
 def interrupted_run(tmp_path: Path, text: Path) -> Path:
     """A run whose trainer was SIGKILLed after a checkpoint: marked running, with nothing running it."""
     run = tmp_path / "runs" / "mercutio-20260101-000000"
-    argv = [sys.executable, "-m", "shakes_tui.engine", "train", "--model", "mercutio", "--data", str(text), "--out", str(run),
+    argv = [sys.executable, "-m", "shakes_tui.engine",
+            "train", "--model", "mercutio", "--data", str(text), "--out", str(run),
             "--max-steps", "100000", "--checkpoint-interval", "5", "--quiet", *TINY]
     process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60

@@ -84,7 +84,8 @@ def test_train_and_eval_from_the_command_line(tmp_path, small_text_file, capsys)
 
 def test_sigterm_stops_training_cleanly(tmp_path, small_text_file):
     run = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "shakes_tui.engine", "train", "--model", "mercutio", "--preset", "tiny",
+    proc = subprocess.Popen([sys.executable, "-m", "shakes_tui.engine",
+                             "train", "--model", "mercutio", "--preset", "tiny",
                              "--data", str(small_text_file), "--out", str(run), "--seq-len", "16",
                              "--max-steps", "1000000", "--device", "cpu"], stderr=subprocess.PIPE, text=True)
     follower = RunDir(run)
@@ -101,7 +102,8 @@ def test_sigterm_stops_training_cleanly(tmp_path, small_text_file):
 
 def test_every_tool_has_help():
     for tool in ("train", "eval", "sample", "trace"):
-        result = subprocess.run([sys.executable, "-m", "shakes_tui.engine", tool, "--help"], capture_output=True, text=True)
+        result = subprocess.run([sys.executable, "-m", "shakes_tui.engine",
+                                 tool, "--help"], capture_output=True, text=True)
         assert result.returncode == 0 and "usage:" in result.stdout
 
 

@@ -34,7 +34,8 @@ def error_lines(stderr: str) -> list[str]:
 
 
 def resume_in_child(run: Path, steps: int, **popen) -> subprocess.CompletedProcess:
-    argv = [sys.executable, "-m", "shakes_tui.engine", "train", "--resume", str(run), "--max-steps", str(steps), "--quiet",
+    argv = [sys.executable, "-m", "shakes_tui.engine",
+            "train", "--resume", str(run), "--max-steps", str(steps), "--quiet",
             "--threads", "1", "--data", str(run.parent / "small.txt")]
     return subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=180, **popen)
 
@@ -53,7 +54,8 @@ def test_a_folder_where_a_file_should_go_is_refused_before_training(run, name):
 
 @pytest.mark.parametrize("name", ["checkpoint.pt", "weights.safetensors", "best.safetensors"])
 def test_a_folder_appearing_during_training_fails_the_run_clearly(run, name):
-    argv = [sys.executable, "-m", "shakes_tui.engine", "train", "--resume", str(run), "--max-steps", "100000", "--quiet",
+    argv = [sys.executable, "-m", "shakes_tui.engine",
+            "train", "--resume", str(run), "--max-steps", "100000", "--quiet",
             "--threads", "1", "--checkpoint-interval", "5", "--eval-interval", "5", "--data",
             str(run.parent / "small.txt")]
     process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -96,7 +98,8 @@ def test_a_file_size_limit_fails_clearly_and_keeps_the_last_checkpoint(run):
 
 def test_deleting_the_run_folder_while_training_ends_the_trainer_clearly(tmp_path, small_text_file):
     run = tmp_path / "run"
-    argv = [sys.executable, "-m", "shakes_tui.engine", "train", "--model", "benvolio", "--data", str(small_text_file), "--out",
+    argv = [sys.executable, "-m", "shakes_tui.engine",
+            "train", "--model", "benvolio", "--data", str(small_text_file), "--out",
             str(run), "--max-steps", "100000", "--quiet", *TINY]
     process = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

@@ -65,7 +65,8 @@ def test_the_app_draws_its_three_panes_in_a_browser(tmp_path):
     if browser is None:
         pytest.skip("no Chromium here (Debian: apt-get install chromium); CI installs it")
     port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "shakes_tui.tui", "--serve", "--host", "127.0.0.1", "--port", str(port)],
+    server = subprocess.Popen([sys.executable, "-m", "shakes_tui.tui",
+                               "--serve", "--host", "127.0.0.1", "--port", str(port)],
                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         wait_for_port(port, server, timeout=120)
@@ -99,7 +100,8 @@ def test_a_taken_port_is_one_line(tmp_path):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "shakes_tui.tui", "--serve", "--port", str(port)], capture_output=True,
+        result = subprocess.run([sys.executable, "-m", "shakes_tui.tui",
+                                 "--serve", "--port", str(port)], capture_output=True,
                                 text=True, timeout=60, cwd=tmp_path)
     assert result.returncode == 2 and "cannot serve on 127.0.0.1" in result.stderr
     assert "Traceback" not in result.stderr
