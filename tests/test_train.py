@@ -36,10 +36,12 @@ def test_training_writes_events_and_loss_falls(tmp_path, corpus, model):
     assert (tmp_path / "run" / "best.safetensors").is_file()
 
 
-@pytest.mark.parametrize("model, dropout", [("mercutio", None), ("romeo", None), ("romeo", 0.2)])
-def test_resume_continues_exactly(tmp_path, corpus, model, dropout):
-    """With dropout too: the masks come from the generator the checkpoint restores (Romeo's CPU masks included)."""
-    overrides = {} if dropout is None else {"model_overrides": {"dropout": dropout}}
+@pytest.mark.parametrize("model, dropout, extra", [("mercutio", None, {}), ("romeo", None, {}), ("romeo", 0.2, {}),
+                                                  ("benvolio", None, {"reset_prob": 0.5, "ema": 0.9})])
+def test_resume_continues_exactly(tmp_path, corpus, model, dropout, extra):
+    """With dropout too: the masks come from the generator the checkpoint restores (Romeo's CPU masks included);
+    with state resets and a weight average too (Mercutio resets at its default rate)."""
+    overrides = dict(extra) if dropout is None else {"model_overrides": {"dropout": dropout}, **extra}
     straight = Trainer(tiny_config(model, **overrides), corpus, RunDir(tmp_path / "a"))
     straight.run()
 
