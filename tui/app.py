@@ -6,15 +6,19 @@ import functools
 from collections.abc import Callable
 from pathlib import Path
 
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.inspect.lesson import Step, load_tour
 from shakes_tui.engine.models import family_names
 from shakes_tui.engine.shipped import SHIPPED_DIR
 from shakes_tui.tui import workers
 from shakes_tui.tui.bank import ModelBank, gated_model
+from shakes_tui.tui.cli import DEFAULT_TOUR
 from shakes_tui.tui.commands import ShakesCommands
 from shakes_tui.tui.insight.messages import CopyingReady
 from shakes_tui.tui.insight.pane import InsightPane
 from shakes_tui.tui.live_weights import LiveWeights
 from shakes_tui.tui.messages import GenerationProgress, ModelsLoaded, while_running
+from shakes_tui.tui.tour import Tour, TourFigures
 from shakes_tui.tui.training import TrainingSettings
 from shakes_tui.tui.widgets.gates_pane import GatesPane
 from shakes_tui.tui.widgets.generation_pane import GenerationPane
@@ -40,11 +44,13 @@ class ShakesApp(LiveWeights, App):
     BINDINGS = [*(Binding(f"f{i}", f"show_tab('{tab}')", tab.capitalize(), show=False)  # the tabs name their keys
                   for i, tab in enumerate(("generate", "train", "gates", "insight"), start=1)),
                 Binding("question_mark", "help", "Help"), Binding("ctrl+q", "quit", "Quit"),
-                Binding("escape", "leave_field", "leave field", show=False)]
+                Binding("escape", "leave_field", "leave field", show=False),
+                Binding("n", "tour(1)", "next step", show=False), Binding("p", "tour(-1)", "step back", show=False)]
     COMMANDS = App.COMMANDS | {ShakesCommands}
 
     def __init__(self, *, weights_dir: Path = SHIPPED_DIR, training: TrainingSettings | None = None,
-                 watch: list[Path] | None = None, after_load: Callable[[], None] = lambda: None) -> None:
+                 watch: list[Path] | None = None, after_load: Callable[[], None] = lambda: None,
+                 tour: list[Step] | None = None) -> None:
         super().__init__()
         self.names = family_names()
         self.gated = gated_model(self.names)  # the model whose gates the Gates tab shows
@@ -54,6 +60,8 @@ class ShakesApp(LiveWeights, App):
         self.rounds: dict[str, int] = {}  # ... and a model's older streams are stale from then on
         self.request: SeedBar.Submitted | None = None  # the last seed and its settings (live weights rewrite it)
         self.noticed: set[str] = set()  # notices already shown for this seed: once, not once per model
+        self.tour_at_start = tour is not None
+        self.tour = Tour(self, tour) if tour is not None else None  # the default tour is read when first asked for
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -91,9 +99,30 @@ class ShakesApp(LiveWeights, App):
         self.push_screen(HelpScreen())
 
     def action_leave_field(self) -> None:
-        """Esc in a text field hands the keys back to the app (? for help, F1-F4, a pane's own keys)."""
+        """Esc in a text field hands the keys back to the app (? for help, F1-F4, a pane's own keys); elsewhere
+        it leaves the tour."""
         if isinstance(self.focused, Input):
             self.focused.blur()
+        elif self.tour is not None and self.tour.is_open:
+            self.tour.close()
+
+    def action_start_tour(self) -> None:
+        if self.tour is None:
+            try:
+                self.tour = Tour(self, load_tour(DEFAULT_TOUR, self.names))
+            except ShakesError as exc:
+                self.notify(str(exc), title="No tour", severity="error")
+                return
+        self.tour.open()
+
+    def action_tour(self, by: int) -> None:
+        if self.tour is not None:
+            self.tour.move(by)
+
+    @on(TourFigures)
+    def tour_figures(self, event: TourFigures) -> None:
+        if self.tour is not None:
+            self.tour.figures_ready(event)
 
     def get_system_commands(self, screen):
         """Textual's own, less its Screenshot (it saves to a Downloads folder that may not exist): ours says where."""
@@ -119,6 +148,9 @@ class ShakesApp(LiveWeights, App):
         self.retrace(self.query_one(SeedBar).seed_text)
         self.query_one(InsightPane).say_what_is_missing()
         self.query_one(InsightPane).set_seed(self.query_one(SeedBar).seed_text)
+        if self.tour_at_start:
+            self.tour_at_start = False
+            self.tour.open()
 
     @on(SeedBar.Submitted)
     def generate(self, event: SeedBar.Submitted) -> None:

@@ -10,8 +10,13 @@ import sys
 from pathlib import Path
 
 from shakes_tui.engine.data.corpus import DATA_ENV
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.inspect.lesson import load_tour
+from shakes_tui.engine.models import family_names
 from shakes_tui.engine.shipped import SHIPPED_DIR
 from shakes_tui.tui.serve import add_serve_options, serve
+
+DEFAULT_TOUR = Path(__file__).with_name("tour.toml")  # the guided tour's steps (tui/tour.py shows them)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -24,6 +29,9 @@ def parser() -> argparse.ArgumentParser:
                    "downloaded TinyShakespeare)")
     p.add_argument("--runs-dir", type=Path, default=Path("runs"), help="where training runs are written")
     p.add_argument("--watch", type=Path, nargs="+", metavar="RUN_DIR", help="follow runs started elsewhere")
+    p.add_argument("--tour", nargs="?", const=DEFAULT_TOUR, type=Path, metavar="FILE",
+                   help="open on the guided tour (n next step, p back, Esc leaves); FILE: a tour of your own, a "
+                        "copy of the shipped tour.toml edited (its fields are explained at its top)")
     add_serve_options(p)
     return p
 
@@ -55,14 +63,16 @@ def return_free_memory() -> None:
 
 
 def create_app(*, weights_dir: Path = SHIPPED_DIR, runs_dir: Path = Path("runs"), data: str | None = None,
-               watch: list[Path] | None = None, preset: str | None = None, train_extra: list[str] | None = None):
+               watch: list[Path] | None = None, preset: str | None = None, train_extra: list[str] | None = None,
+               tour: list | None = None):
     """The app as the console script runs it (tests and the bench build it here too)."""
     from shakes_tui.tui.app import ShakesApp  # imported late so --help is instant
     from shakes_tui.tui.training import TrainingSettings, default_preset
 
     tune_process()
     training = TrainingSettings(Path(runs_dir), data, preset or default_preset(), list(train_extra or []))
-    return ShakesApp(weights_dir=weights_dir, training=training, watch=watch, after_load=calm_garbage_collector)
+    return ShakesApp(weights_dir=weights_dir, training=training, watch=watch, after_load=calm_garbage_collector,
+                     tour=tour)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -79,7 +89,14 @@ def main(argv: list[str] | None = None) -> None:
         except OSError as exc:  # the port is taken, or the host is not this machine's
             refuse(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}")
         return
-    app = create_app(weights_dir=args.weights_dir, runs_dir=args.runs_dir, data=args.data, watch=args.watch)
+    tour = None
+    if args.tour is not None:
+        try:
+            tour = load_tour(args.tour, family_names())
+        except ShakesError as exc:
+            refuse(str(exc))
+    app = create_app(weights_dir=args.weights_dir, runs_dir=args.runs_dir, data=args.data, watch=args.watch,
+                     tour=tour)
     app.run()
     sys.exit(app.return_code or 0)  # a crash inside the app (Textual prints it) is a failure, not status 0
 

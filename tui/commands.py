@@ -43,6 +43,8 @@ def app_commands(app) -> list[tuple[str, Callable[[], object], str]]:
     commands = [
         ("Generate", lambda: app.query_one("#generate", Button).press(), "continue the seed with every model"),
         ("Help: keys and how to read each view", lambda: app.push_screen(HelpScreen()), "also ?"),
+        ("Tour: the lesson, a step at a time", app.action_start_tour,
+         "each step opens the view that shows it; n next, p back, Esc leaves (also shakes-tui --tour)"),
         ("Screenshot (SVG, saved in the current folder)", lambda: app.call_later(save_screenshot, app),
          "the notice says where"),
         ("Gates: next gate", lambda: _gates(app, "next_gate"), "forget, input, candidate, output, C, h"),

@@ -43,7 +43,7 @@ def encode_text(vocab: Vocab, text: str, at_least: int = 2) -> tuple[torch.Tenso
 def next_log_probs(model: CharModel, ids: torch.Tensor) -> torch.Tensor:
     """(T-1, V) log-probabilities of each next character of ``ids`` (T,) given all that precedes it.
 
-    A recurrent model reads the text once from a zero state. A windowed model reads it in one window
+    A recurrent model reads the text once from its initial state. A windowed model reads it in one window
     when it fits; otherwise in windows of its full context sliding by half of one, each character
     scored where it has at least half a window of context.
     """
