@@ -175,7 +175,9 @@ def prediction_shift(lesson: LoadedModel, text_a: str, text_b: str) -> torch.Ten
         shared += 1
     if shared == 0:
         raise ShakesError("the two texts end differently: nothing shared to compare along")
-    pa, pb = next_log_probs(lesson.model, a)[-shared:], next_log_probs(lesson.model, b)[-shared:]
+    # prediction i is made having read character i; the shared ending starts at len - shared
+    pa = next_log_probs(lesson.model, a)[a.numel() - shared:]
+    pb = next_log_probs(lesson.model, b)[b.numel() - shared:]
     return F.kl_div(pb, pa, log_target=True, reduction="none").sum(-1)
 
 

@@ -1,0 +1,111 @@
+"""The guided tour: its file, its figures measured on the weights in use, and the app walking through it."""
+
+import math
+from types import SimpleNamespace
+
+import pytest
+import torch
+from shakes_tui.engine.data.corpus import Vocab
+from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.inspect.lesson import Step, load_tour, measure, prediction_shift, render
+from shakes_tui.engine.models import family_names
+from shakes_tui.tui.cli import DEFAULT_TOUR
+from shakes_tui.tui.tour import TourPanel
+from textual.widgets import TabbedContent
+
+from tests.test_scoring import LastCharacter
+from tests.tui_helpers import make_app, settle, until
+
+FAMILIES = ("benvolio", "mercutio", "romeo")
+
+
+def test_the_shipped_tour_reads_and_names_only_figures_it_can_measure():
+    steps = load_tour(DEFAULT_TOUR, family_names())
+    assert 6 <= len(steps) <= 9
+    assert {s.tab for s in steps} == {"generate", "insight", "gates", "train"}
+    assert {s.view for s in steps if s.view} >= {"surprise", "span", "attention"}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[[step]\ntitle = 'a'", "is not valid TOML"),
+    ("title = 'a'", "has no [[step]] tables"),
+    ("[[step]]\ntitle = 'a'", "step 1: it needs a body"),
+    ("[[step]]\ntitle = 'a'\nbody = 'b'\ncolour = 'red'", "unknown field 'colour'"),
+    ("[[step]]\ntitle = 'a'\nbody = 'b'\ntab = 'sideways'", "tab 'sideways' is not one of"),
+    ("[[step]]\ntitle = 'a'\nbody = '{surprise.tybalt}'", "{surprise.tybalt} needs a model"),
+    ("[[step]]\ntitle = 'a'\nbody = '{kl.romeo.8}'", "needs the step's text_b"),
+    ("[[step]]\ntitle = 'a'\nbody = '{weather}'", "is not a figure a tour can measure"),
+    ("[[step]]\ntitle = 'a'\nbody = 'b'\ncheck = 'surprise.romeo is small'", "is not 'FIGURE < FIGURE'"),
+    ("[[step]]\ntitle = 'a'\nbody = 'b'\ncursor = 'x'", "cursor must be a whole number"),
+])
+def test_a_malformed_tour_is_one_clear_line(tmp_path, text, message):
+    path = tmp_path / "tour.toml"
+    path.write_text(text)
+    with pytest.raises(ShakesError) as error:
+        load_tour(path, FAMILIES)
+    assert message in str(error.value) and "\n" not in str(error.value).split(": ", 1)[0]
+
+
+def test_a_step_says_so_where_the_weights_contradict_it():
+    step = Step(title="t", body="Mercutio {surprise.mercutio} beats Benvolio {surprise.benvolio}.",
+                check="surprise.mercutio < surprise.benvolio", otherwise="Here it does not: {surprise.mercutio}.")
+    assert render(step, {}) == ("Mercutio … beats Benvolio ….", None)
+    assert render(step, {"surprise.mercutio": 1.5, "surprise.benvolio": 2.0}) == \
+        ("Mercutio 1.50 beats Benvolio 2.00.", True)
+    assert render(step, {"surprise.mercutio": 2.5, "surprise.benvolio": 2.0}) == ("Here it does not: 2.50.", False)
+    plain = Step(title="t", body="{surprise.romeo:.3f}", check="surprise.romeo < 1")
+    words, held = render(plain, {"surprise.romeo": 1.25})
+    assert held is False and words.startswith("1.250") and "does not hold" in words
+    assert render(plain, {"surprise.romeo": math.nan})[0] == "n/a"
+
+
+def last_character_model():
+    return SimpleNamespace(model=LastCharacter(vocab=7, block=8).eval(), vocab=Vocab("abcdefg"))
+
+
+def test_identical_texts_move_no_prediction():
+    shift = prediction_shift(last_character_model(), "abcabcgfed", "abcabcgfed")
+    assert torch.all(shift == 0)
+
+
+def test_a_model_that_sees_only_the_last_character_forgets_a_change_at_once():
+    shift = prediction_shift(last_character_model(), "abcdefgabcdef", "abgdefgabcdef")
+    assert shift.numel() == 9 and torch.all(shift.abs() < 1e-6)  # the first shared character already hides it
+
+
+def test_texts_that_end_differently_have_nothing_to_compare_along():
+    with pytest.raises(ShakesError):
+        prediction_shift(last_character_model(), "abcd", "abce")
+
+
+def test_figures_are_measured_on_the_models_given():
+    models = {"romeo": last_character_model()}
+    step = Step(title="t", body="{surprise.romeo} {start.romeo} {kl.romeo.2} {surprise.benvolio}",
+                text="abcdefgabc", text_b="gbcdefgabc")
+    figures = measure(step, models)
+    assert math.isnan(figures["surprise.benvolio"])  # no such model here: n/a, not a crash
+    assert figures["kl.romeo.2"] == pytest.approx(0.0, abs=1e-6)
+    assert figures["surprise.romeo"] > 0 and figures["start.romeo"] > 0
+
+
+async def test_the_app_walks_the_tour_and_leaves_it(tmp_path):
+    app = make_app(tmp_path, tour=load_tour(DEFAULT_TOUR, family_names()))
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: bool(app.query(TourPanel)))
+        panel = app.query_one(TourPanel)
+        assert panel.border_title.startswith("Tour 1/7")
+        await until(pilot, lambda: "…" not in str(panel.words.render()))
+        assert "nats per character" in str(panel.words.render())
+        await pilot.press("n")
+        await settle(pilot, app)
+        assert panel.border_title.startswith("Tour 2/7")
+        assert app.query_one(TabbedContent).active == "insight"
+        await pilot.press("n", "n")
+        await settle(pilot, app)
+        assert app.query_one(TabbedContent).active == "gates"
+        await pilot.press("p")
+        await settle(pilot, app)
+        assert panel.border_title.startswith("Tour 3/7")
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert not app.query(TourPanel)
