@@ -6,16 +6,11 @@ from __future__ import annotations
 from rich.text import Text
 from shakes_tui.engine.inspect.saturation import Saturation
 from shakes_tui.engine.models.lstm import GATE_NAMES
+from shakes_tui.tui.palette import layer_colour
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 from textual_plot import PlotWidget
-
-LAYER_COLOURS = ("#61afef", "#98c379", "#e5c07b", "#c678dd", "#e06c75")
-
-
-def layer_colour(layer: int) -> str:
-    return LAYER_COLOURS[layer % len(LAYER_COLOURS)]
 
 
 class GateScatter(PlotWidget):

@@ -3,12 +3,11 @@ what each model expected there instead."""
 
 from __future__ import annotations
 
-from rich.style import Style
 from rich.text import Text
 from shakes_tui.engine.inspect.surprise import Surprise
 from shakes_tui.engine.models import get_family
 from shakes_tui.tui.bank import colour
-from shakes_tui.tui.insight.colours import SURPRISE_TOP, shown, surprise_colour
+from shakes_tui.tui.palette import SURPRISE_TOP, append_on, shown, surprise_colour
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -92,6 +91,5 @@ def coloured_text(s: Surprise, cursor: int) -> Text:
     out = Text()
     for t, ch in enumerate(s.text):
         bg = surprise_colour(s.loss[t - 1]) if t > 0 else None
-        style = Style(bgcolor=bg, color="white", reverse=t == cursor, bold=t == cursor)
-        out.append("⏎\n" if ch == "\n" else ch, style=style)
+        append_on(out, ch, bg, reverse=t == cursor, bold=t == cursor)
     return out
