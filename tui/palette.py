@@ -7,10 +7,12 @@ import numpy as np
 from rich.color import Color
 from rich.style import Style
 from rich.text import Text
+from shakes_tui.engine.models import family_names
 
 NEWLINE, TAB, SPACE = "⏎", "⇥", "·"
 SURPRISE_TOP = 6.0  # nats: this surprise and above get the brightest colour
 LAYER_COLOURS = ("#61afef", "#98c379", "#e5c07b", "#c678dd", "#e06c75")
+FAMILY_COLOURS = ("#e5c07b", "#61afef", "#e06c75", "#98c379", "#c678dd")  # in registry order, then round again
 
 
 def heat(share: float) -> Color:
@@ -37,6 +39,13 @@ def cell_colour(gate: str, value: float) -> Color:
     if v >= 0:
         return Color.from_rgb(20 + 235 * v, 20 + 50 * v, 20 + 50 * v)
     return Color.from_rgb(20 + 60 * -v, 20 + 110 * -v, 20 + 235 * -v)
+
+
+def colour(name: str) -> str:
+    """A family's colour, by its place in the registry (a name not registered: the next place's)."""
+    names = family_names()
+    place = names.index(name) if name in names else len(names)
+    return FAMILY_COLOURS[place % len(FAMILY_COLOURS)]
 
 
 def layer_colour(layer: int) -> str:

@@ -15,7 +15,7 @@ from shakes_tui.engine.data.corpus import DATA_ENV
 from shakes_tui.engine.devices import resolve_device
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.generation.sampling import RNG_SEED
-from shakes_tui.engine.models import family_names
+from shakes_tui.engine.models import display_name, family_names
 from shakes_tui.engine.numbers import BadNumber, Number
 from shakes_tui.engine.threads import set_threads
 
@@ -94,7 +94,7 @@ def flag(number: Number):
     return parse
 
 
-def _names(last_sep: str, case=str.capitalize) -> str:
+def _names(last_sep: str, case=display_name) -> str:
     names = [case(n) for n in family_names()]
     return ", ".join(names[:-1]) + last_sep + names[-1] if len(names) > 1 else "".join(names)
 

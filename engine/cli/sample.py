@@ -24,7 +24,7 @@ from shakes_tui.engine.generation.sampling import (
     stream,
 )
 from shakes_tui.engine.generation.speculative import speculative_stream
-from shakes_tui.engine.models import family_names
+from shakes_tui.engine.models import SAMPLED_BY_DEFAULT, family_names
 from shakes_tui.engine.shipped import weights_for
 from shakes_tui.engine.weights import load_weights
 
@@ -32,7 +32,7 @@ from shakes_tui.engine.weights import load_weights
 @user_errors
 def sample_main(argv: list[str] | None = None) -> int:
     p = Parser(prog="shakes-sample", description="Stream a model's continuation of a seed.")
-    p.add_argument("--model", default="romeo", choices=family_names(), help="which shipped model")
+    p.add_argument("--model", default=SAMPLED_BY_DEFAULT, choices=family_names(), help="which shipped model")
     p.add_argument("--weights", help="a weights file (overrides --model)")
     p.add_argument("--seed", default="\n", help="text to continue")
     p.add_argument("-n", type=at_least_zero(int), default=500, help="characters to generate")

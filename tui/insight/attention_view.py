@@ -7,6 +7,7 @@ import numpy as np
 from rich.style import Style
 from rich.text import Text
 from shakes_tui.engine.inspect.attention import Attention
+from shakes_tui.engine.models import display_name
 from shakes_tui.tui.palette import append_on, shown, text_colour, weight_colour
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -66,7 +67,7 @@ class AttentionMap(Widget, can_focus=True):
         if self.attention is None:
             if self.unavailable or not self.model:
                 return Text(self.unavailable or "no model has attention")
-            return Text(f"waiting for {self.model.capitalize()}…")
+            return Text(f"waiting for {display_name(self.model)}…")
         self.border_title = f"layer {self.layer_no + 1}/{self.attention.weights.shape[0]} · head {self.head_no + 1}/" \
                             f"{self.attention.weights.shape[1]} · rows: queries, columns: keys"
         self.border_subtitle = "l/h layer/head (L/H back) · arrows: query"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from shakes_tui.engine.models import display_name
 from shakes_tui.engine.models.lstm import GATE_NAMES
 from shakes_tui.tui.palette import cell_colour, shown, text_colour
 from textual.binding import Binding
@@ -196,7 +197,7 @@ class GateHeatmap(Widget, can_focus=True):
 
     def set_unavailable(self, model: str, reason: str) -> None:
         """No model to trace (its weights are missing or damaged): say so instead of waiting for a seed."""
-        self.unavailable = (model.capitalize(), reason)
+        self.unavailable = (display_name(model), reason)
         self.refresh()
 
     def render(self) -> Text:

@@ -6,6 +6,7 @@ import functools
 
 import numpy as np
 from rich.text import Text
+from shakes_tui.engine.models import display_name
 from shakes_tui.engine.models.lstm import GATE_NAMES
 from shakes_tui.tui import workers
 from shakes_tui.tui.bank import Slot
@@ -82,7 +83,7 @@ class GatesPane(Widget):
     def set_unavailable(self, model: str, reason: str) -> None:
         """The gated model has no weights (missing or damaged): say so instead of waiting for a seed."""
         self.query_one(GateHeatmap).set_unavailable(model, reason)
-        self.query_one("#gate-info", Static).update(f"{model.capitalize()} has no weights")
+        self.query_one("#gate-info", Static).update(f"{display_name(model)} has no weights")
 
     @on(GateHeatmap.CursorMoved)
     def show_cursor(self, event: GateHeatmap.CursorMoved) -> None:

@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from shakes_tui.engine.models import display_name
 from shakes_tui.engine.numbers import BadNumber, positive
 from shakes_tui.engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
 from shakes_tui.tui import workers
@@ -48,7 +49,7 @@ class TrainingPane(Widget):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="controls"):
-            yield Select([(n.capitalize(), n) for n in self.names], value=self.names[0], allow_blank=False,
+            yield Select([(display_name(n), n) for n in self.names], value=self.names[0], allow_blank=False,
                          id="model-select", compact=True)
             yield Label("minutes")
             yield Input(f"{DEFAULT_MINUTES:g}", id="minutes", compact=True)
@@ -142,7 +143,7 @@ class TrainingPane(Widget):
     def show_training(self, event: TrainingEvents) -> None:
         self.show_events(event.model, event.events)
         if event.warning:
-            self.notify(event.warning, title=event.model.capitalize(), severity="warning")
+            self.notify(event.warning, title=display_name(event.model), severity="warning")
         checkpoints = [e for e in event.events if isinstance(e, Checkpoint)]
         if checkpoints and self.query_one("#follow-checkpoints", Checkbox).value and event.model in self.names:
             val_step, val = self.last_val.get(event.model, (None, None))
@@ -234,7 +235,7 @@ def finished_words(reason: str) -> str:
 
 def stopping_words(models: list[str]) -> str:
     """What the app says while it waits for training to stop: 'stopping Mercutio, writing checkpoint…'."""
-    names = " and ".join(model.capitalize() for model in models)
+    names = " and ".join(display_name(model) for model in models)
     return f"stopping {names}, writing checkpoint{'s' if len(models) > 1 else ''}…"
 
 
