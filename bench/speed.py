@@ -113,10 +113,10 @@ SPEAKER_SEED = "KING:\nWhat say you to this, my lord? Speak, and be brief.\n\nLO
 
 
 def speculative_row(preset: str, reps: int, n: int) -> Row:
-    """Romeo sampling at temperature 0.8 with the first recurrent family drafting (engine/generation/speculative.py)."""
+    """Romeo sampling at the default temperature, the first recurrent family drafting (generation/speculative.py)."""
     target = load(next(f for f in family_names() if not get_family(f).model_cls.is_recurrent), preset)
     draft = load(family_names()[0], preset)
-    settings = SampleSettings(temperature=0.8, rng_seed=0)
+    settings = SampleSettings(rng_seed=0)  # the default temperature
     t_char, t_read, mb = per_char_and_read(
         lambda: speculative_stream(target, draft, _vocab(), SPEAKER_SEED, n + 1, settings), target, reps, n)
     return Row(f"generate chars/s {target.family}, {draft.family} drafts (1 thr)", 1 / t_char, "ch/s",

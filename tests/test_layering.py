@@ -55,15 +55,31 @@ def test_importing_the_whole_engine_loads_nothing_outside_it():
 
 
 def family_name_comparisons(path: Path) -> list[str]:
-    """Comparisons (==, !=, in, not in) with a string that is a family's name."""
+    """A family's name written as a string where code decides by it: a comparison (==, !=, in, not in), a dict's
+    key ({"romeo": ...}) or a default (an argparse default=, a parameter's default)."""
     names, found = set(family_names()), []
+
+    def hits(node, what: str) -> None:
+        elts = node.elts if isinstance(node, ast.Tuple | ast.List | ast.Set) else [node]
+        found.extend(f"{path}:{node.lineno} {what} {e.value!r}" for e in elts
+                     if isinstance(e, ast.Constant) and e.value in names)
+
     for node in ast.walk(ast.parse(path.read_text())):
-        if not isinstance(node, ast.Compare):
-            continue
-        for side in [node.left, *node.comparators]:
-            elts = side.elts if isinstance(side, ast.Tuple | ast.List | ast.Set) else [side]
-            hits = [e.value for e in elts if isinstance(e, ast.Constant) and e.value in names]
-            found += [f"{path}:{node.lineno} compares with {h!r}" for h in hits]
+        if isinstance(node, ast.Compare):
+            for side in [node.left, *node.comparators]:
+                hits(side, "compares with")
+        elif isinstance(node, ast.Dict):
+            for key in node.keys:
+                if key is not None:
+                    hits(key, "has the key")
+        elif isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                if keyword.arg == "default":
+                    hits(keyword.value, "defaults to")
+        elif isinstance(node, ast.arguments):
+            for default in [*node.defaults, *node.kw_defaults]:
+                if default is not None:
+                    hits(default, "defaults to")
     return found
 
 
@@ -74,8 +90,12 @@ def test_no_code_outside_the_registry_compares_with_a_family_name():
 
 def test_the_family_name_scan_would_see_one(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text('if cfg.model == "romeo" or name in ("mercutio",):\n    pass\n')
-    assert len(family_name_comparisons(bad)) == 2
+    bad.write_text('if cfg.model == "romeo" or name in ("mercutio",):\n    pass\n'
+                   'COLOURS = {"benvolio": "#e5c07b", **{}}\n'
+                   'p.add_argument("--model", default="romeo")\n'
+                   'p.add_argument("--weights", nargs="+", default=["mercutio", "benvolio"])\n'
+                   'def trace(weights="mercutio", *, model="romeo"):\n    pass\n')
+    assert len(family_name_comparisons(bad)) == 8
 
 
 def test_every_package_folder_is_installed_under_shakes_tui():

@@ -5,9 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from rich.color import Color
+from rich.style import Style
+from shakes_tui.engine.inspect.surprise import Surprise
 from shakes_tui.engine.runs import METRICS, Eval, Finished
 from shakes_tui.tui.commands import app_commands
-from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap, cell_colour, luminance, text_colour
+from shakes_tui.tui.insight.surprise_view import coloured_text
+from shakes_tui.tui.palette import (
+    SURPRISE_TOP,
+    cell_colour,
+    contrast,
+    heat,
+    surprise_colour,
+    text_colour,
+    weight_colour,
+)
+from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap, draw
 from shakes_tui.tui.widgets.gates_pane import MAX_TRACE_CHARS, GatesPane
 from shakes_tui.tui.widgets.help_screen import HelpScreen
 from shakes_tui.tui.widgets.loss_chart import LossChart, spaced_ticks, step_label
@@ -61,14 +73,41 @@ async def test_the_heatmap_shows_units_and_outsizes_the_coloured_text(tmp_path, 
         assert unit_rows >= 4 and heatmap.outer_size.height > text.outer_size.height
 
 
-def test_text_on_every_cell_colour_reads_at_a_contrast_of_at_least_4_5():
-    for gate in "figoch":
-        for value in np.linspace(-1, 1, 41):
-            bg = cell_colour(gate, float(value))
-            fg = Color.parse(text_colour(bg))
-            light, dark = sorted([luminance(bg), luminance(fg)], reverse=True)
-            assert (light + 0.05) / (dark + 0.05) >= 4.5, (gate, value)
+SCALES = {  # every colour scale text or a cursor mark is drawn on, over its whole range
+    **{f"gate {g}": (lambda v, g=g: cell_colour(g, v), np.linspace(-1, 1, 401)) for g in "figoch"},
+    "surprise": (surprise_colour, np.linspace(0, SURPRISE_TOP * 1.5, 401)),
+    "attention": (weight_colour, np.linspace(0, 1, 401)),
+    "heat": (heat, np.linspace(0, 1, 401)),
+}
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_text_on_every_colour_of_every_scale_reads_at_a_contrast_of_at_least_4_5(scale):
+    colour_of, points = SCALES[scale]
+    ratios = [contrast(colour_of(float(v)), Color.parse(text_colour(colour_of(float(v))))) for v in points]
+    print(f"{scale}: lowest contrast {min(ratios):.2f}:1")
+    assert min(ratios) >= 4.5, (scale, points[int(np.argmin(ratios))])
+
+
+def test_the_contrast_rule_is_the_wcag_one():
     assert text_colour(cell_colour("f", 1.0)) == "#000000"  # the light amber that white text made unreadable
+    assert contrast(Color.parse("#000000"), Color.parse("#ffffff")) == pytest.approx(21)
+    assert contrast(heat(1.0), Color.parse("#ffffff")) < 1.5  # what the surprise view drew at the top of its scale
+
+
+def test_the_coloured_text_of_every_view_uses_the_readable_text_colour():
+    """The surprise view's, the gates' and the palette's own helper: every coloured cell has its text colour."""
+    text = "ab c\td\nef"
+    s = Surprise(text, np.linspace(0, 8, len(text) - 1), [[] for _ in text[1:]])
+    values = np.linspace(-1, 1, len(text) * 3).reshape(len(text), 3)
+    drawn = [coloured_text(s, cursor=2), draw(text, "g", values, np.arange(3), range(len(text)), (1, 1))]
+    for out in drawn:
+        for span in out.spans:
+            style = Style.parse(span.style) if isinstance(span.style, str) else span.style
+            if style.bgcolor is not None:
+                assert contrast(style.bgcolor, style.color) >= 4.5, (out.plain, span)
+    assert coloured_text(s, cursor=2).plain == "ab c⇥d⏎\nef"  # a tab and a newline drawn as the Gates view draws them
+    assert draw(text, "g", values, np.arange(3), range(len(text)), (1, 1)).plain.startswith(" " * 6 + "ab·c⇥d⏎ef")
 
 
 async def test_the_colour_legend_gives_the_gates_range(tmp_path):

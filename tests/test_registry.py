@@ -16,10 +16,15 @@ from shakes_tui.engine.models.recurrent import RecurrentCharModel, RecurrentConf
 from shakes_tui.engine.runs import Eval, RunDir
 from shakes_tui.engine.training.trainer import Trainer, default_config, resume_trainer
 from shakes_tui.engine.weights import load_weights
+from shakes_tui.tui.palette import FAMILY_COLOURS, colour
+from shakes_tui.tui.widgets.generation_pane import GenerationPane
+from textual.color import Color
+from textual.widgets import Select
 from torch import nn
 
 from tests.conftest import SMALL_TEXT
 from tests.test_cli import run_cli
+from tests.tui_helpers import make_app, settle
 
 
 @dataclass
@@ -39,7 +44,7 @@ class Gru(RecurrentCharModel):
         return out[:, 0], state
 
 
-GRU = Family("gru", Gru, GruConfig, role="gated recurrent unit", short_role="GRU",
+GRU = Family("gru", Gru, GruConfig, role="gated recurrent unit", short_role="GRU", display_name="Gregory",
              train_defaults={"batch_size": 4, "seq_len": 16, "lr": 1e-2},
              presets={"default": Preset(), "tiny": Preset(model={"n_embd": 8, "n_hidden": 12})})
 
@@ -101,3 +106,20 @@ def test_a_window_longer_than_the_context_is_refused_before_anything_is_written(
     with pytest.raises(ShakesError, match="--seq-len 64 is longer than romeo's context of 32"):
         Trainer(cfg, Corpus.from_text(SMALL_TEXT), RunDir(tmp_path / "run"))
     assert not (tmp_path / "run").exists()
+
+
+async def test_a_fourth_family_shows_in_the_app_with_its_name_and_a_colour_of_its_own(tmp_path):
+    """One registry entry: the app's panes, header, Train tab and colours follow (no shipped weights: it says so)."""
+    with registered(GRU):
+        app = make_app(tmp_path)
+        async with app.run_test(size=(160, 40)) as pilot:
+            await settle(pilot, app)
+            pane = app.query_one("#gen-gru", GenerationPane)
+            assert pane.border_title.startswith("Gregory · GRU")
+            assert app.sub_title == "Benvolio (RNN) · Mercutio (LSTM) · Romeo (Transformer) · Gregory (GRU)"
+            assert ("Gregory", "gru") in [(str(label), value) for label, value in
+                                         app.query_one("#model-select", Select)._options]
+            colours = [app.query_one(f"#gen-{name}", GenerationPane).styles.border_title_color for name in app.names]
+            assert colours[-1] == Color.parse(colour("gru")) and len(set(colours)) == 4
+            assert [colour(name) for name in app.names] == list(FAMILY_COLOURS[:4])  # in registry order
+    assert colour("gru") == FAMILY_COLOURS[3]  # a name not registered: the next place's colour

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.inspect.lesson import Step, load_tour
-from shakes_tui.engine.models import family_names
+from shakes_tui.engine.models import family_names, get_family
 from shakes_tui.engine.shipped import SHIPPED_DIR
 from shakes_tui.tui import workers
 from shakes_tui.tui.bank import ModelBank, gated_model
@@ -32,14 +32,12 @@ from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-SHORT_SUB_TITLE = "RNN · LSTM · Transformer"  # under WIDE_TITLE columns the header would cut the long one
-WIDE_TITLE = 96
+HEADER_ROOM = 41  # columns the header takes beside its subtitle: under this and the long one, it would cut it
 FOCUS_TARGETS = {"generate": "#seed", "train": "#model-select", "gates": "#heatmap", "insight": "#insight-pane"}
 
 
 class ShakesApp(LiveWeights, App):
     TITLE = "shakes-tui"
-    SUB_TITLE = "Benvolio (RNN) · Mercutio (LSTM) · Romeo (Transformer)"
     CSS_PATH = ["app.tcss", "widgets/training_pane.tcss", "insight/pane.tcss"]
     BINDINGS = [*(Binding(f"f{i}", f"show_tab('{tab}')", tab.capitalize(), show=False)  # the tabs name their keys
                   for i, tab in enumerate(("generate", "train", "gates", "insight"), start=1)),
@@ -53,6 +51,8 @@ class ShakesApp(LiveWeights, App):
                  tour: list[Step] | None = None) -> None:
         super().__init__()
         self.names = family_names()
+        self.sub_titles = sub_titles(self.names)
+        self.sub_title = self.sub_titles[0]
         self.gated = gated_model(self.names)  # the model whose gates the Gates tab shows
         self.bank = ModelBank(weights_dir, self.names)
         self.training, self.watch_dirs, self.after_load = training or TrainingSettings(), watch or [], after_load
@@ -79,7 +79,8 @@ class ShakesApp(LiveWeights, App):
         yield Footer()
 
     def on_resize(self, event: events.Resize) -> None:
-        self.sub_title = self.SUB_TITLE if event.size.width >= WIDE_TITLE else SHORT_SUB_TITLE
+        long, short = self.sub_titles
+        self.sub_title = long if event.size.width >= len(long) + HEADER_ROOM else short
 
     def on_mount(self) -> None:
         self.run_in_thread(workers.load_models, self.bank, group="load")
@@ -214,3 +215,11 @@ class ShakesApp(LiveWeights, App):
         """Running training is stopped with a checkpoint first."""
         await self.query_one(TrainingPane).stop_all()
         self.exit()
+
+
+def sub_titles(names: tuple[str, ...]) -> tuple[str, str]:
+    """The header's subtitles: the models and their architectures ("Benvolio (RNN) · ..."), and the
+    architectures alone ("RNN · LSTM · Transformer") for a narrower terminal."""
+    families = [get_family(name) for name in names]
+    return (" · ".join(f"{f.display_name} ({f.architecture})" for f in families),
+            " · ".join(f.architecture for f in families))

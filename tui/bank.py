@@ -8,16 +8,9 @@ from pathlib import Path
 
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.inspect.context import first_family_with
-from shakes_tui.engine.models import get_family
+from shakes_tui.engine.models import display_name, get_family
 from shakes_tui.engine.shipped import shipped_path
 from shakes_tui.engine.weights import LoadedModel, load_weights
-
-COLOURS = {"benvolio": "#e5c07b", "mercutio": "#61afef", "romeo": "#e06c75"}  # keyed by registry name
-OTHER_COLOUR = "#98c379"  # a family registered later
-
-
-def colour(name: str) -> str:
-    return COLOURS.get(name, OTHER_COLOUR)
 
 
 def gated_model(names: tuple[str, ...]) -> str | None:
@@ -35,17 +28,17 @@ class Slot:
     @property
     def title(self) -> str:
         """Where the weights come from first: it is what changes (and what the pane must not hide)."""
-        role = get_family(self.name).short_role
+        family = get_family(self.name)
         if self.loaded is None:
-            return f"{self.name.capitalize()} · {role}"
+            return f"{family.display_name} · {family.short_role}"
         params = self.loaded.model.num_params() / 1e6
-        return f"{self.name.capitalize()} · {self.source} · {role} {params:.2f}M"
+        return f"{family.display_name} · {self.source} · {family.short_role} {params:.2f}M"
 
     @property
     def short_title(self) -> str:
         """For a pane too narrow for the title: the name, and whether the weights are not the shipped ones."""
         live = self.loaded is not None and self.source != "shipped"
-        return self.name.capitalize() + (" · live" if live else "")
+        return display_name(self.name) + (" · live" if live else "")
 
 
 def run_source(weights: Path, step: int, val_loss: float | None, val_step: int | None = None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from shakes_tui.engine.models import display_name
 from shakes_tui.tui.insight.pane import VIEWS, InsightPane
 from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap
 from shakes_tui.tui.widgets.help_screen import HelpScreen
@@ -55,13 +56,13 @@ def app_commands(app) -> list[tuple[str, Callable[[], object], str]]:
                  for view, label in VIEWS.items()]
     for model in app.names:
         commands += [
-            (f"Train {model.capitalize()}", lambda m=model: _train(app, "start", m), "a new run, minutes as set"),
-            (f"Stop training {model.capitalize()}", lambda m=model: _train(app, "stop", m), "writes a checkpoint"),
-            (f"Resume training {model.capitalize()}", lambda m=model: _train(app, "resume", m),
+            (f"Train {display_name(model)}", lambda m=model: _train(app, "start", m), "a new run, minutes as set"),
+            (f"Stop training {display_name(model)}", lambda m=model: _train(app, "stop", m), "writes a checkpoint"),
+            (f"Resume training {display_name(model)}", lambda m=model: _train(app, "resume", m),
              "continues the stopped run exactly"),
-            (f"Fine-tune {model.capitalize()} from the shipped weights", lambda m=model: _train(app, "fine-tune", m),
+            (f"Fine-tune {display_name(model)} from the shipped weights", lambda m=model: _train(app, "fine-tune", m),
              "a new run that starts from them"),
-            (f"Back to shipped weights: {model.capitalize()}", lambda m=model: app.action_back_to_shipped(m),
+            (f"Back to shipped weights: {display_name(model)}", lambda m=model: app.action_back_to_shipped(m),
              "undoes live weights in its Generate pane (also b on the pane)"),
         ]
     return commands

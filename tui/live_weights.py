@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from shakes_tui.engine.models import display_name
 from shakes_tui.tui import workers
 from shakes_tui.tui.bank import run_source
 from shakes_tui.tui.insight.pane import InsightPane
@@ -23,14 +24,14 @@ class LiveWeights:
     def action_back_to_shipped(self, model: str) -> None:
         """Undo live weights: the model's pane (and its text) return to the weights shipped with the app."""
         if self.bank.get(model).source == "shipped":
-            self.notify(f"{model.capitalize()} already has the shipped weights", timeout=3)
+            self.notify(f"{display_name(model)} already has the shipped weights", timeout=3)
             return
         self.run_in_thread(workers.reload_shipped, self.bank, model, group=f"reload-{model}")
 
     @while_running
     def on_checkpoint_loaded(self, event: CheckpointLoaded) -> None:
         if event.error is not None:
-            self.notify(event.error, title=f"{event.model.capitalize()}: weights not loaded", severity="error")
+            self.notify(event.error, title=f"{display_name(event.model)}: weights not loaded", severity="error")
             return
         self.query_one(InsightPane).model_changed(event.model)
         if self.request is None:  # nothing generated yet: the pane's title says where its weights are from

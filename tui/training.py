@@ -16,6 +16,7 @@ from shakes_tui.engine.models import get_family
 from shakes_tui.engine.runs import Finished, RunDir, new_run_path
 
 STDERR_LOG = "stderr.log"
+DEFAULT_MINUTES = 10.0  # the Train tab's budget for a run
 
 
 def default_preset() -> str:
@@ -38,7 +39,7 @@ class TrainingSettings:
 class TrainingProcess:
     """A `shakes-train` child writing a run directory; its stderr goes to RUN_DIR/stderr.log."""
 
-    def __init__(self, model: str, run_dir: Path, settings: TrainingSettings, minutes: float = 10.0,
+    def __init__(self, model: str, run_dir: Path, settings: TrainingSettings, minutes: float = DEFAULT_MINUTES,
                  fine_tune: bool = False) -> None:
         self.model, self.run, self.settings, self.minutes = model, RunDir(run_dir), settings, minutes
         self.fine_tune = fine_tune  # start from the shipped weights (shakes-train --init) at a third of the lr

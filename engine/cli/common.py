@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import argparse
 import functools
-import math
 import sys
 
+from shakes_tui.engine import numbers
 from shakes_tui.engine.data.corpus import DATA_ENV
 from shakes_tui.engine.devices import resolve_device
 from shakes_tui.engine.errors import ShakesError
-from shakes_tui.engine.models import family_names
+from shakes_tui.engine.generation.sampling import RNG_SEED
+from shakes_tui.engine.models import display_name, family_names
+from shakes_tui.engine.numbers import BadNumber, Number
 from shakes_tui.engine.threads import set_threads
 
-MAX_SEED = 2**63 - 1  # torch seeds are 64-bit; the batchers add to them
 TRACE_CHARS = 5000  # a trace holds 6 x layers x units floats per character: 5,000 of Mercutio's is 180 MB
 DATA_HELP = f"the training text (default: ${DATA_ENV}, else the cached or downloaded TinyShakespeare)"
 
@@ -79,32 +80,34 @@ def _threads_flag(p: argparse.ArgumentParser) -> None:
 
 
 def _number(kind, ok, what: str):
+    return flag(Number(kind, ok, what))
+
+
+def flag(number: Number):
+    """An argparse type: the number a flag's text gives (engine/numbers.py), argparse's one-line error if none."""
     def parse(text: str):
         try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
-        if not math.isfinite(value) or not ok(value):
-            raise argparse.ArgumentTypeError(f"{text!r}: must be {what}")
-        return value
+            return number.parse(text)
+        except BadNumber as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 
 
-def _names(last_sep: str, case=str.capitalize) -> str:
+def _names(last_sep: str, case=display_name) -> str:
     names = [case(n) for n in family_names()]
     return ", ".join(names[:-1]) + last_sep + names[-1] if len(names) > 1 else "".join(names)
 
 
 def positive(kind):
-    return _number(kind, lambda v: v > 0, "greater than 0")
+    return flag(numbers.positive(kind))
 
 
 def at_least_zero(kind):
-    return _number(kind, lambda v: v >= 0, "0 or more")
+    return flag(numbers.at_least_zero(kind))
 
 
-rng_seed = _number(int, lambda v: 0 <= v <= MAX_SEED, f"from 0 to {MAX_SEED}")
+rng_seed = flag(RNG_SEED)
 
 
 def device_name(name: str) -> str:

@@ -9,14 +9,22 @@ from shakes_tui.engine.cli.common import (
     _set_threads,
     _threads_flag,
     at_least_zero,
-    positive,
+    flag,
     rng_seed,
     user_errors,
 )
 from shakes_tui.engine.errors import ShakesError
-from shakes_tui.engine.generation.sampling import SampleSettings, prepare_seed, stream
+from shakes_tui.engine.generation.sampling import (
+    DEFAULT_TEMPERATURE,
+    GREEDY_BELOW,
+    TEMPERATURE,
+    TOP_K,
+    SampleSettings,
+    prepare_seed,
+    stream,
+)
 from shakes_tui.engine.generation.speculative import speculative_stream
-from shakes_tui.engine.models import family_names
+from shakes_tui.engine.models import SAMPLED_BY_DEFAULT, family_names
 from shakes_tui.engine.shipped import weights_for
 from shakes_tui.engine.weights import load_weights
 
@@ -24,12 +32,13 @@ from shakes_tui.engine.weights import load_weights
 @user_errors
 def sample_main(argv: list[str] | None = None) -> int:
     p = Parser(prog="shakes-sample", description="Stream a model's continuation of a seed.")
-    p.add_argument("--model", default="romeo", choices=family_names(), help="which shipped model")
+    p.add_argument("--model", default=SAMPLED_BY_DEFAULT, choices=family_names(), help="which shipped model")
     p.add_argument("--weights", help="a weights file (overrides --model)")
     p.add_argument("--seed", default="\n", help="text to continue")
     p.add_argument("-n", type=at_least_zero(int), default=500, help="characters to generate")
-    p.add_argument("--temperature", type=at_least_zero(float), default=0.8, help="0 (or below 0.001) for greedy")
-    p.add_argument("--top-k", type=positive(int))
+    p.add_argument("--temperature", type=flag(TEMPERATURE), default=DEFAULT_TEMPERATURE,
+                   help=f"0 (or below {GREEDY_BELOW:g}) for greedy")
+    p.add_argument("--top-k", type=flag(TOP_K))
     p.add_argument("--rng-seed", type=rng_seed, help="the same RNG seed gives the same text")
     p.add_argument("--draft", help="a recurrent model (name or weights file) drafting for Romeo: speculative "
                    "sampling, the same distribution, faster")

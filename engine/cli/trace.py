@@ -18,6 +18,8 @@ from shakes_tui.engine.cli.common import (
 )
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.generation.sampling import prepare_seed
+from shakes_tui.engine.inspect.context import first_family_with
+from shakes_tui.engine.models import display_name
 from shakes_tui.engine.shipped import weights_for
 from shakes_tui.engine.weights import load_weights
 
@@ -31,7 +33,8 @@ def trace_main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument("--max-chars", type=positive(int), default=TRACE_CHARS,
                    help=f"trace at most the first this many known characters (default {TRACE_CHARS:,})")
-    p.add_argument("--weights", default="mercutio", help="a Mercutio weights file (default: the shipped one)")
+    gated = first_family_with("has_gates")
+    p.add_argument("--weights", default=gated, help=f"a {display_name(gated)} weights file (default: the shipped one)")
     _threads_flag(p)
     args = p.parse_args(argv)
     _set_threads(args.threads, per_character=True)

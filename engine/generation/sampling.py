@@ -6,7 +6,6 @@ whole context, unlike a naive ``generate`` that runs the model over everything a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,30 +13,30 @@ import torch
 from shakes_tui.engine.data.corpus import Vocab
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.models import CharModel
+from shakes_tui.engine.numbers import Number, at_least_zero, positive
 
+DEFAULT_TEMPERATURE = 0.8
 GREEDY_BELOW = 1e-3  # temperatures below this are greedy (dividing by 1e-45 would overflow to inf)
-MAX_RNG_SEED = 2**64 - 1  # what torch.Generator.manual_seed accepts
+MAX_RNG_SEED = 2**63 - 1  # torch takes 64 bits; a training run adds its rank and step to its seed
 RECURRENT_WINDOW = 1024  # a recurrent model reads at most the last this many characters of a seed (Mercutio: ~1 s)
-
-
-class BadSetting(ShakesError, ValueError):
-    """A sampling setting out of range: a ShakesError for the tools, a ValueError for input boxes."""
+TEMPERATURE = at_least_zero(float)
+TOP_K = positive(int)
+RNG_SEED = Number(int, lambda v: 0 <= v <= MAX_RNG_SEED, f"from 0 to {MAX_RNG_SEED}")
 
 
 @dataclass
 class SampleSettings:
-    temperature: float = 0.8  # 0 (or below GREEDY_BELOW) means greedy: always the most likely character
+    temperature: float = DEFAULT_TEMPERATURE  # 0 (or below GREEDY_BELOW) means greedy: always the most likely character
     top_k: int | None = None  # sample only among the k most likely characters
     rng_seed: int | None = None  # same seed, same text
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.temperature, int | float) and math.isfinite(self.temperature)
-                and self.temperature >= 0):
-            raise BadSetting(f"temperature must be a finite number, 0 or more (0 is greedy), not {self.temperature}")
-        if self.top_k is not None and not (isinstance(self.top_k, int) and self.top_k >= 1):
-            raise BadSetting(f"top-k must be a whole number, 1 or more, not {self.top_k}")
-        if self.rng_seed is not None and not (isinstance(self.rng_seed, int) and 0 <= self.rng_seed <= MAX_RNG_SEED):
-            raise BadSetting(f"the rng seed must be a whole number from 0 to {MAX_RNG_SEED}, not {self.rng_seed}")
+        """A value out of range raises BadNumber (a ShakesError for the tools, a ValueError for input boxes)."""
+        TEMPERATURE.check(self.temperature, "temperature")
+        if self.top_k is not None:
+            TOP_K.check(self.top_k, "top-k")
+        if self.rng_seed is not None:
+            RNG_SEED.check(self.rng_seed, "the rng seed")
 
 
 @dataclass

@@ -9,10 +9,20 @@ from __future__ import annotations
 
 from shakes_tui.engine.models.base import CharModel
 from shakes_tui.engine.models.lstm import Mercutio, MercutioConfig
-from shakes_tui.engine.models.registry import Family, Preset, family_names, get_family, register, registered, unregister
+from shakes_tui.engine.models.registry import (
+    Family,
+    Preset,
+    display_name,
+    family_names,
+    get_family,
+    register,
+    registered,
+    unregister,
+)
 from shakes_tui.engine.models.rnn import Benvolio, BenvolioConfig
 from shakes_tui.engine.models.transformer import Romeo, RomeoConfig
 
+SAMPLED_BY_DEFAULT = "romeo"  # shakes-sample's model when none is named: the shipped one that writes best
 RESET_PROB = 0.1  # recurrent models: a stream starts again from the learned initial state in 1 batch of 10
 TINY_RECURRENT = Preset(model={"n_embd": 8, "n_hidden": 16, "n_layer": 2, "dropout": 0.0})
 
@@ -32,7 +42,7 @@ register(Family("mercutio", Mercutio, MercutioConfig, role="LSTM", short_role="L
                 presets={"default": Preset(), "tiny": TINY_RECURRENT,
                          "quick": Preset(model={"n_hidden": 384, "n_layer": 1, "dropout": 0.0},
                                          train={"batch_size": 32, "seq_len": 64, "lr": 4e-3})}))
-register(Family("romeo", Romeo, RomeoConfig, role="Transformer", short_role="GPT",
+register(Family("romeo", Romeo, RomeoConfig, role="Transformer", short_role="GPT", architecture="Transformer",
                 train_defaults={"batch_size": 32, "seq_len": 256, "lr": 1e-3, "weight_decay": 0.1},
                 presets={"default": Preset(),
                          "tiny": Preset(model={"n_embd": 16, "n_head": 2, "n_layer": 2, "block_size": 32,
@@ -54,5 +64,5 @@ def config_from_dict(family: str, values: dict):
     return get_family(family).config_cls(**values)
 
 
-__all__ = ["CharModel", "Family", "Preset", "build_model", "config_from_dict", "family_names", "get_family",
-           "make_config", "register", "registered", "unregister"]
+__all__ = ["SAMPLED_BY_DEFAULT", "CharModel", "Family", "Preset", "build_model", "config_from_dict", "display_name",
+           "family_names", "get_family", "make_config", "register", "registered", "unregister"]

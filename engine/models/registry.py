@@ -1,6 +1,6 @@
 """The registry of model families: each family is described once, here, by one ``Family`` entry.
 
-A family brings its model class and config class, a role for people, named presets (each a model
+A family brings its model class and config class, its name and role for people, named presets (each a model
 size plus the training settings that go with it) and its training defaults. Everything else asks the
 registry or the model (``max_context()``, ``has_gates``, ``is_recurrent``), never a family's name.
 """
@@ -31,6 +31,12 @@ class Family:
     short_role: str  # e.g. "RNN", for narrow titles
     train_defaults: dict = field(default_factory=dict)  # TrainConfig values for this family
     presets: dict[str, Preset] = field(default_factory=lambda: {"default": Preset()})
+    display_name: str = ""  # its name for people, e.g. "Benvolio" (default: the name, capitalised)
+    architecture: str = ""  # e.g. "Transformer", as the app's subtitle names it (default: short_role)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "display_name", self.display_name or self.name.capitalize())
+        object.__setattr__(self, "architecture", self.architecture or self.short_role)
 
     def preset(self, name: str) -> Preset:
         if name not in self.presets:
@@ -72,6 +78,11 @@ def registered(family: Family) -> Iterator[Family]:
 
 def family_names() -> tuple[str, ...]:
     return tuple(_FAMILIES)
+
+
+def display_name(name: str) -> str:
+    """A family's name for people ("Benvolio"); a name that is not registered, as it is."""
+    return _FAMILIES[name].display_name if name in _FAMILIES else name
 
 
 def get_family(name: str) -> Family:

@@ -280,7 +280,7 @@ class Trainer:
             if self.best_val is None or val_loss < self.best_val:
                 self.best_val = val_loss
                 save_run_weights(self, self.run_dir.best_weights_path)
-            settings = SampleSettings(temperature=0.8, rng_seed=self.step)
+            settings = SampleSettings(rng_seed=self.step)  # the default temperature
             sample = sample_text(self.model, self.corpus.vocab, "\n", self.cfg.sample_chars, settings)
         self.model.train()
         self.pacing.record_eval(time.perf_counter() - t0)

@@ -7,7 +7,8 @@ import numpy as np
 from rich.style import Style
 from rich.text import Text
 from shakes_tui.engine.inspect.attention import Attention
-from shakes_tui.tui.insight.colours import heat, shown
+from shakes_tui.engine.models import display_name
+from shakes_tui.tui.palette import append_on, shown, text_colour, weight_colour
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -16,10 +17,6 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 LABEL = 2  # columns for the row label (the query's character)
-
-
-def weight_colour(w: float):
-    return heat(float(np.sqrt(w)))  # square root: small weights stay visible next to a dominant one
 
 
 class AttentionMap(Widget, can_focus=True):
@@ -70,7 +67,7 @@ class AttentionMap(Widget, can_focus=True):
         if self.attention is None:
             if self.unavailable or not self.model:
                 return Text(self.unavailable or "no model has attention")
-            return Text(f"waiting for {self.model.capitalize()}…")
+            return Text(f"waiting for {display_name(self.model)}…")
         self.border_title = f"layer {self.layer_no + 1}/{self.attention.weights.shape[0]} · head {self.head_no + 1}/" \
                             f"{self.attention.weights.shape[1]} · rows: queries, columns: keys"
         self.border_subtitle = "l/h layer/head (L/H back) · arrows: query"
@@ -83,7 +80,8 @@ class AttentionMap(Widget, can_focus=True):
         for q in range(first, last):
             out.append(shown(text[q]) + ("▶" if q == self.cursor else " "), style="bold" if q == self.cursor else "")
             for k in range(k0, last):
-                cell = Style(bgcolor=weight_colour(w[q, k])) if k <= q else Style()
+                bg = weight_colour(w[q, k]) if k <= q else None
+                cell = Style(bgcolor=bg, color=text_colour(bg)) if bg else Style()
                 out.append("▁" if (q == self.cursor and k <= q) else " ", style=cell)
             out.append("\n")
         return out
@@ -139,8 +137,7 @@ class AttentionView(Vertical):
             f"query {q} {shown(text[q])!r} looks at: {where}")
         out = Text()
         for k, ch in enumerate(text):
-            style = Style(bgcolor=weight_colour(w[k]) if k <= q else None, underline=k == q, color="white")
-            out.append("⏎\n" if ch == "\n" else ch, style=style)
+            append_on(out, ch, weight_colour(w[k]) if k <= q else None, underline=k == q)
         box = self.query_one("#attention-text", Static)
         box.border_title = "the text coloured by where the query looks"
         box.update(out)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.inspect.context import first_family_with
+from shakes_tui.engine.models import display_name
 from shakes_tui.tui.bank import ModelBank, Slot
 from shakes_tui.tui.insight import jobs
 from shakes_tui.tui.insight.attention_view import AttentionMap, AttentionView
@@ -185,4 +186,4 @@ def measured_on(view: str, source: str) -> str:
 
 
 def no_weights_words(slot: Slot, shows: str) -> str:
-    return f"No {slot.name.capitalize()} weights, so no {shows} to show: {slot.error or 'not loaded'}"
+    return f"No {display_name(slot.name)} weights, so no {shows} to show: {slot.error or 'not loaded'}"

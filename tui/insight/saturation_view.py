@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from rich.text import Text
 from shakes_tui.engine.inspect.saturation import Saturation
+from shakes_tui.engine.models import display_name
 from shakes_tui.engine.models.lstm import GATE_NAMES
+from shakes_tui.tui.palette import layer_colour
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 from textual_plot import PlotWidget
-
-LAYER_COLOURS = ("#61afef", "#98c379", "#e5c07b", "#c678dd", "#e06c75")
-
-
-def layer_colour(layer: int) -> str:
-    return LAYER_COLOURS[layer % len(LAYER_COLOURS)]
 
 
 class GateScatter(PlotWidget):
@@ -58,7 +54,7 @@ class SaturationView(Vertical):
         self.unavailable = False  # it said its model had no weights
 
     def compose(self) -> ComposeResult:
-        waiting = f"waiting for {self.model.capitalize()}…" if self.model else "no model has gates"
+        waiting = f"waiting for {display_name(self.model)}…" if self.model else "no model has gates"
         yield Static(waiting, id="saturation-info")
         with Horizontal():
             for gate in ("f", "i", "o"):
@@ -69,7 +65,7 @@ class SaturationView(Vertical):
         if not why and not self.unavailable:
             return  # new weights for a model that had some: keep the dots until the new ones come
         self.unavailable = bool(why)
-        info = why or f"waiting for {self.model.capitalize()}…"
+        info = why or f"waiting for {display_name(self.model)}…"
         self.query_one("#saturation-info", Static).update(Text(info))  # a path may hold [brackets]: no markup
         for scatter in self.query(GateScatter):
             scatter.clear()
@@ -80,7 +76,7 @@ class SaturationView(Vertical):
             info.update(error or "")
             return
         layers = " ".join(f"[{layer_colour(i)}]• layer {i + 1}[/]" for i in range(sat.left["f"].shape[0]))
-        info.update(f"{self.model.capitalize()} ({source or 'shipped'}) · {sat.chars} chars · a dot per unit: "
+        info.update(f"{display_name(self.model)} ({source or 'shipped'}) · {sat.chars} chars · a dot per unit: "
                     f"right = often shut, top = often open · {layers}")
         for scatter in self.query(GateScatter):
             scatter.draw(sat)

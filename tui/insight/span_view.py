@@ -8,8 +8,9 @@ from collections.abc import Sequence
 
 import numpy as np
 from shakes_tui.engine.inspect.span import SpanResult
-from shakes_tui.tui.bank import colour
+from shakes_tui.engine.models import display_name
 from shakes_tui.tui.insight.messages import SpanReady
+from shakes_tui.tui.palette import colour
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
@@ -108,7 +109,8 @@ class SpanView(Vertical):
 
     def summary(self, name: str) -> str:
         r = self.results.get(name)
-        label = f"[bold {colour(name)}]{name.capitalize():<9}[/]"
+        width = max(len(display_name(n)) for n in self.names) + 1
+        label = f"[bold {colour(name)}]{display_name(name).ljust(width)}[/]"
         if r is None:
             return f"{label} {self.status[name]}"
         fades = r.influence_fades_at or ">256"

@@ -3,12 +3,10 @@ what each model expected there instead."""
 
 from __future__ import annotations
 
-from rich.style import Style
 from rich.text import Text
 from shakes_tui.engine.inspect.surprise import Surprise
-from shakes_tui.engine.models import get_family
-from shakes_tui.tui.bank import colour
-from shakes_tui.tui.insight.colours import SURPRISE_TOP, shown, surprise_colour
+from shakes_tui.engine.models import display_name, get_family
+from shakes_tui.tui.palette import SURPRISE_TOP, append_on, colour, shown, surprise_colour
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -72,11 +70,12 @@ class SurpriseView(Vertical, can_focus=True):
 
     def guesses(self) -> Text:
         out = Text()
+        width = max(len(display_name(name)) for name in self.names) + 1
         for name, s in self.results.items():
             j = self.cursor - 1  # the prediction for character `cursor` was made after reading text[:cursor]
             if not 0 <= j < len(s.loss):
                 continue
-            out.append(f"{name.capitalize():<9}", style=f"bold {colour(name)}")
+            out.append(display_name(name).ljust(width), style=f"bold {colour(name)}")
             out.append(f" {shown(s.text[self.cursor])!r} cost {s.loss[j]:.2f}  expected ")
             out.append("  ".join(f"{shown(c)!r} {p:.0%}" for c, p in s.top[j]))
             out.append("\n")
@@ -85,13 +84,12 @@ class SurpriseView(Vertical, can_focus=True):
 
 
 def title(name: str) -> str:
-    return f"{name.capitalize()} · {get_family(name).short_role}"
+    return f"{display_name(name)} · {get_family(name).short_role}"
 
 
 def coloured_text(s: Surprise, cursor: int) -> Text:
     out = Text()
     for t, ch in enumerate(s.text):
         bg = surprise_colour(s.loss[t - 1]) if t > 0 else None
-        style = Style(bgcolor=bg, color="white", reverse=t == cursor, bold=t == cursor)
-        out.append("⏎\n" if ch == "\n" else ch, style=style)
+        append_on(out, ch, bg, reverse=t == cursor, bold=t == cursor)
     return out

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from rich.color import Color
 from rich.style import Style
 from rich.text import Text
+from shakes_tui.engine.models import display_name
 from shakes_tui.engine.models.lstm import GATE_NAMES
+from shakes_tui.tui.palette import cell_colour, shown, text_colour
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
@@ -29,30 +30,6 @@ def display_scale(gate: str, values: np.ndarray) -> np.ndarray:
     if gate != "c" or values.size == 0:
         return np.ones(values.shape[-1])
     return np.maximum(np.abs(values).max(axis=0), 1e-6)
-
-
-def cell_colour(gate: str, value: float) -> Color:
-    """Sigmoid gates (0..1): black to amber. g, h and scaled C (signed): blue, black, red."""
-    if gate in ("f", "i", "o"):
-        v = float(np.clip(value, 0.0, 1.0))
-        return Color.from_rgb(20 + 235 * v, 20 + 180 * v, 20 + 40 * v)
-    v = float(np.clip(value, -1.0, 1.0))
-    if v >= 0:
-        return Color.from_rgb(20 + 235 * v, 20 + 50 * v, 20 + 50 * v)
-    return Color.from_rgb(20 + 60 * -v, 20 + 110 * -v, 20 + 235 * -v)
-
-
-def luminance(colour: Color) -> float:
-    """Relative luminance (WCAG 2): 0 for black, 1 for white."""
-    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
-              for c in (v / 255 for v in colour.get_truecolor())]
-    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-
-
-def text_colour(bg: Color) -> str:
-    """Black or white (true colours: a terminal's "white" may be light grey), whichever has the higher
-    contrast on bg: always at least 4.5:1."""
-    return "#000000" if (luminance(bg) + 0.05) / 0.05 > 1.05 / (luminance(bg) + 0.05) else "#ffffff"
 
 
 LEGEND_CELLS = 9
@@ -88,10 +65,6 @@ def rank_units(values: np.ndarray, gate: str, mode: str) -> np.ndarray:
     else:
         score = values.std(axis=0)
     return np.argsort(-score, kind="stable")
-
-
-def shown_char(ch: str) -> str:
-    return {"\n": "⏎", " ": "·", "\t": "⇥"}.get(ch, ch)
 
 
 class GateHeatmap(Widget, can_focus=True):
@@ -224,7 +197,7 @@ class GateHeatmap(Widget, can_focus=True):
 
     def set_unavailable(self, model: str, reason: str) -> None:
         """No model to trace (its weights are missing or damaged): say so instead of waiting for a seed."""
-        self.unavailable = (model.capitalize(), reason)
+        self.unavailable = (display_name(model), reason)
         self.refresh()
 
     def render(self) -> Text:
@@ -253,7 +226,7 @@ def draw(text: str, gate: str, values: np.ndarray, units: np.ndarray, visible_t:
     cursor, (character, unit), reversed on the labels and marked ▣ in its cell."""
     out = Text(" " * LABEL_WIDTH)
     for t in visible_t:
-        out.append(shown_char(text[t]), style="reverse bold" if t == cursor[0] else "bold")
+        out.append(shown(text[t], space=True), style="reverse bold" if t == cursor[0] else "bold")
     scale = display_scale(gate, values)
     for unit in map(int, units):
         out.append("\n")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from rich.style import Style
 from rich.text import Text
+from shakes_tui.engine.models import display_name
 from shakes_tui.engine.models.lstm import GATE_NAMES
 from shakes_tui.tui import workers
 from shakes_tui.tui.bank import Slot
 from shakes_tui.tui.messages import TraceReady
-from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap, cell_colour, display_scale, shown_char, text_colour
+from shakes_tui.tui.palette import append_on, cell_colour, shown
+from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap, display_scale
 from textual import on
 from textual.app import ComposeResult
 from textual.events import Resize
@@ -35,8 +36,7 @@ class UnitText(Static):
         scale = float(display_scale(gate, values[:, None])[0])
         for t, ch in enumerate(text):
             bg = cell_colour(gate, values[t] / scale)
-            out.append(ch if ch != "\n" else "⏎\n", style=Style(bgcolor=bg, color=text_colour(bg),
-                                                               underline=t == cursor_t))
+            append_on(out, ch, bg, underline=t == cursor_t)
         self.update(out)
 
 
@@ -83,12 +83,12 @@ class GatesPane(Widget):
     def set_unavailable(self, model: str, reason: str) -> None:
         """The gated model has no weights (missing or damaged): say so instead of waiting for a seed."""
         self.query_one(GateHeatmap).set_unavailable(model, reason)
-        self.query_one("#gate-info", Static).update(f"{model.capitalize()} has no weights")
+        self.query_one("#gate-info", Static).update(f"{display_name(model)} has no weights")
 
     @on(GateHeatmap.CursorMoved)
     def show_cursor(self, event: GateHeatmap.CursorMoved) -> None:
         heatmap = self.query_one(GateHeatmap)
-        ch = shown_char(heatmap.text[event.t])
+        ch = shown(heatmap.text[event.t], space=True)
         self.query_one("#gate-info", Static).update(
             f"{GATE_NAMES[event.gate]} · layer {event.layer + 1} · unit {event.unit} · char {event.t} "
             f"'{ch}' = {event.value:+.3f}   ·   {HELP}")

@@ -6,7 +6,9 @@ import time
 
 from rich.text import Text
 from shakes_tui.engine.inspect.copying import Copying
-from shakes_tui.tui.bank import Slot, colour
+from shakes_tui.engine.models import display_name
+from shakes_tui.tui.bank import Slot
+from shakes_tui.tui.palette import colour
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -61,7 +63,7 @@ class GenerationPane(VerticalScroll):
 
     def show_title(self) -> None:
         if self.slot is None:
-            self.border_title = self.model_name.capitalize()
+            self.border_title = display_name(self.model_name)
         else:
             self.border_title = pane_title(self.slot, self.copying, self.room)
 
@@ -149,7 +151,7 @@ def pane_title(slot: Slot, copying: Copying | None, room: int) -> str:
     shrinks first, then the source (to "live", or to nothing for the shipped weights), so that panes side by
     side read alike; a live run's source stays rather than the figure. Where nothing fits, the border cuts
     the end of the model and its source (never a figure)."""
-    name = slot.name.capitalize()
+    name = display_name(slot.name)
     if slot.loaded is None or room < SOURCE_AT_LEAST:
         return slot.short_title if room < len(slot.title) else slot.title
     if copying is None:

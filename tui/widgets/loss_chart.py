@@ -11,7 +11,7 @@ import math
 from collections import defaultdict
 
 from shakes_tui.engine.runs import Eval, Event, Start, Train
-from shakes_tui.tui.bank import colour
+from shakes_tui.tui.palette import colour
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual_plot import HiResMode, PlotWidget

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shakes_tui.engine.generation.sampling import SampleSettings
+from shakes_tui.engine.generation.sampling import DEFAULT_TEMPERATURE, RNG_SEED, TEMPERATURE, TOP_K, SampleSettings
+from shakes_tui.engine.numbers import Number
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -14,6 +15,7 @@ from textual.widgets import Button, Input, Label
 
 DEFAULT_SEED = "ROMEO:\n"
 MAX_LENGTH = 5000
+LENGTH = Number(int, lambda v: 1 <= v <= MAX_LENGTH, f"from 1 to {MAX_LENGTH}")
 NARROW = 68  # columns: below this the settings row packs closer, and "rng seed" is called "rng"
 
 
@@ -47,7 +49,7 @@ class SeedBar(Widget):
             yield Button("Generate", id="generate", variant="primary")
         with Horizontal():
             yield Label("temp")
-            yield Input("0.8", id="temperature", classes="num", compact=True, tooltip="0 = greedy")
+            yield Input(f"{DEFAULT_TEMPERATURE:g}", id="temperature", classes="num", compact=True, tooltip="0 = greedy")
             yield Label("top-k")
             yield Input("", placeholder="all", id="top-k", classes="num", compact=True)
             yield Label("length")
@@ -77,12 +79,10 @@ class SeedBar(Widget):
         self.post_message(self.Submitted(self.seed_text, settings, length))
 
     def read_settings(self) -> tuple[SampleSettings, int]:
-        temperature = _number(self, "temperature", float, "temperature", minimum=0.0)
-        top_k = self._capped_top_k(_number(self, "top-k", int, "top-k", minimum=1, optional=True))
-        length = _number(self, "length", int, "length", minimum=1)
-        if length > MAX_LENGTH:
-            raise ValueError(f"length is at most {MAX_LENGTH}")
-        rng_seed = _number(self, "rng-seed", int, "rng seed", minimum=0, optional=True)
+        temperature = _number(self, "temperature", TEMPERATURE, "temperature")
+        top_k = self._capped_top_k(_number(self, "top-k", TOP_K, "top-k", optional=True))
+        length = _number(self, "length", LENGTH, "length")
+        rng_seed = _number(self, "rng-seed", RNG_SEED, "rng seed", optional=True)
         return SampleSettings(temperature, top_k, rng_seed), length
 
     def _capped_top_k(self, top_k: int | None) -> int | None:
@@ -95,14 +95,9 @@ class SeedBar(Widget):
         return self.vocab_size
 
 
-def _number(bar: SeedBar, widget_id: str, kind, label: str, minimum, optional: bool = False):
+def _number(bar: SeedBar, widget_id: str, number: Number, label: str, optional: bool = False):
+    """A box's number (BadNumber, a ValueError, names the box when there is none), or None for an empty optional one."""
     raw = bar.query_one(f"#{widget_id}", Input).value.strip()
     if not raw and optional:
         return None
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ValueError(f"{label} must be a {'whole ' if kind is int else ''}number, not {raw!r}") from None
-    if value < minimum:
-        raise ValueError(f"{label} must be at least {minimum}")
-    return value
+    return number.parse(raw, label)

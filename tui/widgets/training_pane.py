@@ -6,10 +6,12 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from shakes_tui.engine.models import display_name
+from shakes_tui.engine.numbers import BadNumber, positive
 from shakes_tui.engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
 from shakes_tui.tui import workers
 from shakes_tui.tui.messages import LeftRunning, TrainingEnded, TrainingEvents
-from shakes_tui.tui.training import TrainingController, TrainingSettings, wait_all
+from shakes_tui.tui.training import DEFAULT_MINUTES, TrainingController, TrainingSettings, wait_all
 from shakes_tui.tui.widgets.loss_chart import LossChart
 from textual import on
 from textual.app import ComposeResult
@@ -22,6 +24,7 @@ from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, S
 COLUMNS = ("model", "step", "loss", "val", "ch/s", "time", "status")  # a long status is cut last, at the edge
 NARROW = 110  # columns below which the chart goes above the table instead of beside it
 SHORT = 20  # rows below which the validation sample is left out
+MINUTES = positive(float)
 
 
 class TrainingPane(Widget):
@@ -46,10 +49,10 @@ class TrainingPane(Widget):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="controls"):
-            yield Select([(n.capitalize(), n) for n in self.names], value=self.names[0], allow_blank=False,
+            yield Select([(display_name(n), n) for n in self.names], value=self.names[0], allow_blank=False,
                          id="model-select", compact=True)
             yield Label("minutes")
-            yield Input("10", id="minutes", compact=True)
+            yield Input(f"{DEFAULT_MINUTES:g}", id="minutes", compact=True)
             yield Button("Start", id="start", variant="success", compact=True)
             yield Button("Stop", id="stop", variant="error", compact=True)
             yield Button("Resume", id="resume", compact=True)
@@ -97,9 +100,10 @@ class TrainingPane(Widget):
             return
         if action == "fine-tune":
             self.query_one("#from-shipped", Checkbox).value, action = True, "start"
-        minutes = positive_number(self.query_one("#minutes", Input).value)
-        if minutes is None:
-            self.set_status("minutes must be a positive number")
+        try:
+            minutes = MINUTES.parse(self.query_one("#minutes", Input).value.strip(), "minutes")
+        except BadNumber as exc:
+            self.set_status(str(exc))
             return
         status, process = self.controller.start(model, minutes, resume=action == "resume",
                                                 fine_tune=self.query_one("#from-shipped", Checkbox).value)
@@ -139,7 +143,7 @@ class TrainingPane(Widget):
     def show_training(self, event: TrainingEvents) -> None:
         self.show_events(event.model, event.events)
         if event.warning:
-            self.notify(event.warning, title=event.model.capitalize(), severity="warning")
+            self.notify(event.warning, title=display_name(event.model), severity="warning")
         checkpoints = [e for e in event.events if isinstance(e, Checkpoint)]
         if checkpoints and self.query_one("#follow-checkpoints", Checkbox).value and event.model in self.names:
             val_step, val = self.last_val.get(event.model, (None, None))
@@ -231,16 +235,8 @@ def finished_words(reason: str) -> str:
 
 def stopping_words(models: list[str]) -> str:
     """What the app says while it waits for training to stop: 'stopping Mercutio, writing checkpoint…'."""
-    names = " and ".join(model.capitalize() for model in models)
+    names = " and ".join(display_name(model) for model in models)
     return f"stopping {names}, writing checkpoint{'s' if len(models) > 1 else ''}…"
-
-
-def positive_number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if value > 0 else None
 
 
 def _duration(seconds: float) -> str:
