@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.inspect.lesson import Step, measure, render
+from shakes_tui.tui.insight.attention_view import AttentionMap
 from shakes_tui.tui.insight.pane import VIEWS, InsightPane
+from shakes_tui.tui.insight.surprise_view import SurpriseView
 from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap
 from textual.containers import VerticalScroll
 from textual.content import Content
@@ -104,6 +106,8 @@ class Tour:
             app.call_after_refresh(heatmap.focus)
         elif step.tab == "insight":
             pane = app.query_one(InsightPane)
+            app.query_one(SurpriseView).cursor = max(step.cursor, 1)  # kept when the measure arrives
+            app.query_one(AttentionMap).cursor = step.cursor
             pane.set_seed(step.text)
             if step.view in VIEWS:
                 pane.action_view(step.view)
