@@ -26,4 +26,8 @@ def test_validation_loss_matches_the_recorded_figure(real_corpus_path, name):
     assert loaded.vocab == corpus.vocab
     measured = split_loss(loaded.model, corpus.val)
     assert abs(measured - loaded.summary["val_loss"]) <= 0.01, (measured, loaded.summary["val_loss"])
+    if not loaded.model.is_recurrent:  # the consecutive-windows figure too (nanoGPT's way)
+        windows = split_loss(loaded.model, corpus.val, windows=True)
+        assert abs(windows - loaded.summary["val_loss_windows"]) <= 0.01, (windows, loaded.summary)
+        assert measured < windows  # more context, lower loss
     assert loaded.summary["val_chars"] == corpus.val.numel()

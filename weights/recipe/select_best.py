@@ -2,9 +2,10 @@
 
     python weights/recipe/select_best.py --data TEXT --out DIR --dtype float16 MODEL=FILE [MODEL=FILE ...]
 
-Each candidate is evaluated over the whole validation split (shakes_tui.engine.evaluate.split_loss);
-the winner is written to DIR/MODEL.safetensors in ``dtype``, evaluated again as stored, and
-that figure is recorded in its metadata.
+Each candidate is evaluated over the whole validation split (shakes_tui.engine.evaluate.split_loss: each
+character once, with the context the model can use); the winner is written to DIR/MODEL.safetensors in
+``dtype``, evaluated again as stored, and that figure is recorded in its metadata (with, for a windowed model,
+the consecutive-windows figure as val_loss_windows).
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ def main() -> None:
         loss, path, loaded = min(scored, key=lambda s: s[0])
         dest = Path(args.out) / f"{name}.safetensors"
         save_weights(dest, loaded.model, loaded.vocab, {**loaded.summary, "selected_from": str(path)}, args.dtype)
-        stored = split_loss(load_weights(dest, device=args.device).model, corpus.val)
-        update_summary(dest, val_loss=round(stored, 4), val_chars=int(corpus.val.numel()))
+        exported = load_weights(dest, device=args.device).model
+        stored = split_loss(exported, corpus.val)
+        windows = None if exported.is_recurrent else round(split_loss(exported, corpus.val, windows=True), 4)
+        update_summary(dest, val_loss=round(stored, 4), val_loss_windows=windows, val_chars=int(corpus.val.numel()))
         report[name] = {"from": str(path), "val_loss_fp32": round(loss, 4), "val_loss_stored": round(stored, 4)}
         print(f"{name:<9} selected {path} -> {dest}: {stored:.4f} as {args.dtype}", flush=True)
     print(json.dumps(report, indent=2))
