@@ -9,12 +9,11 @@ from pathlib import Path
 from shakes_tui.engine.models import family_names
 from shakes_tui.engine.shipped import SHIPPED_DIR
 from shakes_tui.tui import workers
-from shakes_tui.tui.bank import ModelBank, gated_model
+from shakes_tui.tui.bank import ModelBank, gated_model, run_source
 from shakes_tui.tui.commands import ShakesCommands
 from shakes_tui.tui.insight.messages import CopyingReady
 from shakes_tui.tui.insight.pane import InsightPane
-from shakes_tui.tui.live_weights import LiveWeights
-from shakes_tui.tui.messages import GenerationProgress, ModelsLoaded, while_running
+from shakes_tui.tui.messages import CheckpointLoaded, GenerationProgress, ModelsLoaded, while_running
 from shakes_tui.tui.training import TrainingSettings
 from shakes_tui.tui.widgets.gates_pane import GatesPane
 from shakes_tui.tui.widgets.generation_pane import GenerationPane
@@ -33,7 +32,7 @@ WIDE_TITLE = 96
 FOCUS_TARGETS = {"generate": "#seed", "train": "#model-select", "gates": "#heatmap", "insight": "#insight-pane"}
 
 
-class ShakesApp(LiveWeights, App):
+class ShakesApp(App):
     TITLE = "shakes-tui"
     SUB_TITLE = "Benvolio (RNN) · Mercutio (LSTM) · Romeo (Transformer)"
     CSS_PATH = ["app.tcss", "widgets/training_pane.tcss", "insight/pane.tcss"]
@@ -171,6 +170,35 @@ class ShakesApp(LiveWeights, App):
     def retrace(self, text: str, delay: float = 0.0) -> None:
         if self.gated is not None:
             self.query_one(GatesPane).trace(self.bank.get(self.gated), text, delay)
+
+    # ---- live weights: a live run's checkpoint, or the shipped weights again -------------------------
+    @on(TrainingPane.NewWeights)
+    def load_live_weights(self, event: TrainingPane.NewWeights) -> None:
+        source = run_source(event.path, event.step, event.val_loss, event.val_step)
+        self.run_in_thread(workers.reload_checkpoint, self.bank, event.model, event.path, source,
+                           group=f"reload-{event.model}")
+
+    def action_back_to_shipped(self, model: str) -> None:
+        """Undo live weights: the model's pane (and its text) return to the weights shipped with the app."""
+        if self.bank.get(model).source == "shipped":
+            self.notify(f"{model.capitalize()} already has the shipped weights", timeout=3)
+            return
+        self.run_in_thread(workers.reload_shipped, self.bank, model, group=f"reload-{model}")
+
+    @on(CheckpointLoaded)
+    @while_running
+    def show_new_weights(self, event: CheckpointLoaded) -> None:
+        """A model's weights changed: its panes show them (and rewrite the last seed with them)."""
+        if event.error is not None:
+            self.notify(event.error, title=f"{event.model.capitalize()}: weights not loaded", severity="error")
+            return
+        self.query_one(InsightPane).model_changed(event.model)
+        if self.request is None:  # nothing generated yet: the pane's title says where its weights are from
+            self.query_one(f"#gen-{event.model}", GenerationPane).set_slot(self.bank.get(event.model))
+            if event.model == self.gated:
+                self.retrace(self.query_one(SeedBar).seed_text)
+        else:
+            self.generate_one(event.model)  # the same seed and settings, written by the new weights
 
     @on(Worker.StateChanged)
     def worker_failed(self, event: Worker.StateChanged) -> None:
