@@ -39,7 +39,7 @@ class ShakesApp(App):
     BINDINGS = [*(Binding(f"f{i}", f"show_tab('{tab}')", tab.capitalize(), show=False)  # the tabs name their keys
                   for i, tab in enumerate(("generate", "train", "gates", "insight"), start=1)),
                 Binding("question_mark", "help", "Help"), Binding("ctrl+q", "quit", "Quit"),
-                Binding("escape", "leave_field", "leave field", show=False)]
+                Binding("escape", "leave_field", "leave field, then ? Help")]  # shown in a text field only
     COMMANDS = App.COMMANDS | {ShakesCommands}
 
     def __init__(self, *, weights_dir: Path = SHIPPED_DIR, training: TrainingSettings | None = None,
@@ -93,6 +93,11 @@ class ShakesApp(App):
         """Esc in a text field hands the keys back to the app (? for help, F1-F4, a pane's own keys)."""
         if isinstance(self.focused, Input):
             self.focused.blur()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_field":  # in the footer while a text field has the keys (where ? is typed)
+            return isinstance(self.focused, Input)
+        return True
 
     def get_system_commands(self, screen):
         """Textual's own, less its Screenshot (it saves to a Downloads folder that may not exist): ours says where."""
