@@ -343,3 +343,21 @@ async def test_the_seed_box_holds_a_placeholder_and_question_mark_opens_the_help
         seed.cursor_position = 3
         await pilot.press("question_mark")  # within a seed, ? is a character
         assert seed.value == "Jul?"
+
+
+async def test_gates_say_when_they_show_a_live_runs_weights_and_the_way_back(tmp_path):
+    from shakes_tui.tui.bank import Slot
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(60, 15)) as pilot:
+        gates = await open_tab(pilot, "f3", GatesPane)
+        source = app.query_one("#gate-source", Static)
+        assert not source.display  # the shipped weights: nothing to say
+        loaded = app.bank.get("mercutio").loaded
+        gates.show_source(Slot("mercutio", loaded, None, "step 5 · val 2.0 · run"))
+        await pilot.pause()
+        said = str(source.render())
+        assert source.display and said.startswith("Mercutio: live weights · b in Generate: back to shipped")
+        assert len("Mercutio: live weights · b in Generate: back to shipped") <= 60 - 2  # the way back fits at 60
+        gates.show_source(app.bank.get("mercutio"))
+        assert not source.display

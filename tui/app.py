@@ -19,7 +19,7 @@ from shakes_tui.tui.widgets.gates_pane import GatesPane
 from shakes_tui.tui.widgets.generation_pane import GenerationPane
 from shakes_tui.tui.widgets.generation_row import GenerationRow
 from shakes_tui.tui.widgets.help_screen import HelpScreen
-from shakes_tui.tui.widgets.seed_bar import SeedBar
+from shakes_tui.tui.widgets.seed_bar import SeedBar, SeedInput
 from shakes_tui.tui.widgets.training_pane import TrainingPane
 from textual import events, on
 from textual.app import App, ComposeResult
@@ -96,7 +96,8 @@ class ShakesApp(App):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_field":  # in the footer while a text field has the keys (where ? is typed)
-            return isinstance(self.focused, Input)
+            return isinstance(self.focused, Input) and not (isinstance(self.focused, SeedInput)
+                                                              and self.focused.replaces_all())
         return True
 
     def get_system_commands(self, screen):

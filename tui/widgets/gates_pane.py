@@ -90,8 +90,8 @@ class GatesPane(Widget):
         source = self.query_one("#gate-source", Static)
         source.display = live
         if live:
-            source.update(f"{slot.name.capitalize()}: a live run's weights ({slot.source}) · b on its Generate pane "
-                          "(or the palette's Back to shipped weights) brings back the shipped ones")
+            way_back = "b in Generate: back to shipped"
+            source.update(f"{slot.name.capitalize()}: live weights · {way_back} · {slot.source}")
 
     def set_unavailable(self, model: str, reason: str) -> None:
         """The gated model has no weights (missing or damaged): say so instead of waiting for a seed."""

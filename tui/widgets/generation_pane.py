@@ -160,7 +160,7 @@ def pane_title(slot: Slot, copying: Copying | None, room: int) -> str:
     if copying is None:
         return first_that_fits([*sized], alike) if len(sized[1]) <= alike else head
     long, short = told(copying)
-    both = [f"{sized[0]}{long}", f"{sized[0]}{short}", f"{sized[1]}{short}"]
+    both = [f"{sized[0]}{long}", f"{sized[1]}{long}", f"{sized[0]}{short}", f"{sized[1]}{short}"]
     forms = [f"{title}{figure}" for title in (head, slot.short_title) for figure in (long, short)]
     return next((form for form in both if len(form) <= alike), None) or first_that_fits([*forms, head], room)
 
