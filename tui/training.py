@@ -128,7 +128,7 @@ class TrainingProcess:
         lr = lr_at(cfg, step, cfg.budget.progress(step, elapsed))
         total = cfg.budget.seconds
         if more_minutes is None:
-            left = "" if total is None else f" of its {clock(total)}: {clock(max(total - elapsed, 0))} left"
+            left = "" if total is None else f" of {clock(total)}, {clock(max(total - elapsed, 0))} left"
             return f"at {clock(elapsed)}{left} on the same schedule (lr {lr:.3g})"
         longer = dataclasses.replace(cfg, max_seconds=elapsed + more_minutes * 60)
         new_lr = lr_at(longer, step, longer.budget.progress(step, elapsed))

@@ -88,7 +88,7 @@ class TrainingPane(Widget):
             self.set_row_status(process.model, endings[process.run.path])
         if adopted:
             runs = ", ".join(f"{p.run.path.name} ({endings[p.run.path]})" for p in adopted)
-            self.set_status(f"stopped before their time: {runs}; pick the model and press Resume")
+            self.set_status(f"to resume (pick the model, press Resume): {runs}")
 
     # ---- commands --------------------------------------------------------------------------
     @on(Button.Pressed)
@@ -112,6 +112,8 @@ class TrainingPane(Widget):
                                                 fine_tune=self.query_one("#from-shipped", Checkbox).value,
                                                 more_time=action == "more-time")
         self.set_status(status)
+        if process is not None and action in ("resume", "more-time"):  # the schedule, in full where it is cut
+            self.notify(status.split(": ", 1)[1], title=f"{model.capitalize()}: the schedule", timeout=8)
         if process is not None:
             new_run = action not in ("resume", "more-time")
             if new_run:  # none of the last run's figures
@@ -167,7 +169,9 @@ class TrainingPane(Widget):
             self.set_status(f"{event.model}: stopped with a checkpoint; Resume continues it")
 
     def set_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        status = self.query_one("#status", Static)
+        status.update(text)
+        status.tooltip = text  # the whole line, where a narrow terminal cuts it
 
     def show_events(self, model: str, events: list[Event]) -> None:
         self.query_one(LossChart).add_events(model, events)
