@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def torchrun(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-               "-m", "engine", "train", "--data", str(tmp_path / "small.txt"), "--device", "cpu", "--threads", "1",
-               "--quiet", *argv]
+               "-m", "shakes_tui.engine", "train", "--data", str(tmp_path / "small.txt"), "--device", "cpu",
+               "--threads", "1", "--quiet", *argv]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     return subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=tmp_path, env=env)
 
