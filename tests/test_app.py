@@ -110,7 +110,7 @@ async def test_gate_keys_switch_gate_layer_units_and_cursor(tmp_path):
         assert (heatmap.cursor_t, heatmap.cursor_row) == (2, row + 1)
         info = str(app.query_one("#gate-info", Static).render())
         value = heatmap.arrays["c"][2, 1, heatmap.cursor_unit]
-        assert f"unit {heatmap.cursor_unit}" in info and f"{value:+.3f}" in info and "'M'" in info
+        assert f"unit {heatmap.cursor_unit + 1}" in info and f"{value:+.3f}" in info and "'M'" in info  # from 1
 
 
 async def test_gates_follow_the_seed_and_mercutios_continuation(tmp_path):
@@ -184,11 +184,11 @@ async def test_a_run_that_spends_its_budget_is_done_and_its_figures_are_not_cut(
                 break
         assert str(status.render()) == "benvolio: its steps are done"  # --max-steps: Resume would stop at once
         assert str(table.get_cell("benvolio", "status")) == "done"
-        for column in ("step", "loss", "val", "ch/s"):  # each column as wide as its widest figure
+        for column in ("step", "train", "val", "ch/s"):  # each column as wide as its widest figure
             cell = str(table.get_cell("benvolio", column))
             assert table.columns[column].get_render_width(table) >= len(cell) + 2, (column, cell)
         await pilot.click("#start")  # a new run: the last one's figures go (its child has not started yet)
-        cells = [str(table.get_cell("benvolio", c)) for c in ("step", "loss", "val", "status")]
+        cells = [str(table.get_cell("benvolio", c)) for c in ("step", "train", "val", "status")]
         assert cells == ["", "", "", "starting"]
         await app.action_quit()
 
@@ -286,7 +286,7 @@ async def test_messages_arriving_during_shutdown_are_dropped(tmp_path):
         await settle(pilot, app)
         panes = [app.query_one(TrainingPane), app.query_one(GatesPane)]
     assert not app.is_running
-    app.on_checkpoint_loaded(CheckpointLoaded("romeo", "step 5 · x", None))
+    app.show_new_weights(CheckpointLoaded("romeo", "step 5 · x", None))
     app.show_progress(GenerationProgress("romeo", app.round_no, "ab", 1.0, done=True))
     app.models_loaded()
     # the panes that follow training and trace gates are closed: a late message is not delivered at all
@@ -317,3 +317,47 @@ def test_a_run_ends_done_when_it_spent_its_budget_and_stopped_otherwise():
 
     assert [finished_words(r) for r in ("done", "max_steps", "max_seconds")] == ["done"] * 3
     assert [finished_words(r) for r in ("signal", "stopped", "parent gone")] == ["stopped"] * 3
+
+
+async def test_the_seed_box_holds_a_placeholder_and_question_mark_opens_the_help_from_f1(tmp_path):
+    """The seed box opens empty with the default seed as its placeholder: Enter continues it, the first keystroke
+    replaces it. A ? that would replace the whole seed (F1 selects it all) opens the help and leaves the seed."""
+    from shakes_tui.tui.widgets.help_screen import HelpScreen
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        seed = app.query_one("#seed", Input)
+        assert seed.value == "" and seed.placeholder.startswith("ROMEO:\\n")
+        await pilot.press("question_mark")  # the empty box: help
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, HelpScreen) and seed.value == ""
+        await pilot.press("escape")
+        await pilot.press("J", "u", "l")
+        assert seed.value == "Jul"
+        await pilot.press("f2", "f1")  # F1 focuses the seed with all of it selected
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, HelpScreen) and seed.value == "Jul"
+        await pilot.press("escape")
+        seed.cursor_position = 3
+        await pilot.press("question_mark")  # within a seed, ? is a character
+        assert seed.value == "Jul?"
+
+
+async def test_gates_say_when_they_show_a_live_runs_weights_and_the_way_back(tmp_path):
+    from shakes_tui.tui.bank import Slot
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(60, 15)) as pilot:
+        gates = await open_tab(pilot, "f3", GatesPane)
+        source = app.query_one("#gate-source", Static)
+        assert not source.display  # the shipped weights: nothing to say
+        loaded = app.bank.get("mercutio").loaded
+        gates.show_source(Slot("mercutio", loaded, None, "step 5 · val 2.0 · run"))
+        await pilot.pause()
+        said = str(source.render())
+        assert source.display and said.startswith("Mercutio: live weights · b in Generate: back to shipped")
+        assert len("Mercutio: live weights · b in Generate: back to shipped") <= 60 - 2  # the way back fits at 60
+        gates.show_source(app.bank.get("mercutio"))
+        assert not source.display

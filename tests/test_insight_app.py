@@ -136,7 +136,7 @@ async def test_saturation_is_measured_again_when_mercutio_reloads(tmp_path):
 
 
 async def test_each_generation_pane_title_tells_how_much_was_copied(tiny_app):
-    async with tiny_app.run_test(size=(160, 36)) as pilot:  # panes wide enough for the whole figure
+    async with tiny_app.run_test(size=(220, 36)) as pilot:  # panes wide enough for the size and the whole figure
         await settle(pilot, tiny_app)
         await submit_seed(pilot, "The tide", length="60")
         await settle(pilot, tiny_app)

@@ -63,10 +63,26 @@ def test_attention_and_saturation_json(tiny_weights, corpus, capsys):
     code, out, _ = run(["attention", "The tide", "--weights", tiny_weights["romeo"], "--json"], capsys)
     weights = json.loads(out)[tiny_weights["romeo"]]["weights"]
     assert code == 0 and (len(weights), len(weights[0]), len(weights[0][0])) == (2, 2, 8)
+    assert json.loads(out)[tiny_weights["romeo"]]["layers"] == [1, 2] == json.loads(out)[tiny_weights["romeo"]]["heads"]
     code, out, _ = run(["saturation", "--weights", tiny_weights["mercutio"], "--data", str(corpus), "--json"], capsys)
     result = json.loads(out)[tiny_weights["mercutio"]]
     assert code == 0 and result["chars"] == 2000 and set(result["gates"]) == {"forget", "input", "output"}
     assert len(result["gates"]["forget"]["left"]) == 2 and len(result["gates"]["forget"]["left"][0]) == 16
+    assert result["layers"] == [1, 2]
+
+
+def test_layers_and_heads_are_numbered_from_1_as_in_the_app(tiny_weights, corpus, capsys):
+    """The app's 'layer 1/2 · head 1/2' is --layer 1 --head 1, and every printed line counts alike."""
+    code, out, _ = run(["attention", "The tide", "--weights", tiny_weights["romeo"]], capsys)
+    assert code == 0 and out.startswith("layer 1/2 · head 1/2:")
+    code, out, _ = run(["attention", "The tide", "--weights", tiny_weights["romeo"], "--layer", "2", "--head", "2"],
+                       capsys)
+    assert code == 0 and out.startswith("layer 2/2 · head 2/2:")
+    code, out, _ = run(["saturation", "--weights", tiny_weights["mercutio"], "--data", str(corpus)], capsys)
+    layers = [line.split(":")[0].split()[-1] for line in out.splitlines() if " layer " in line]
+    assert code == 0 and set(layers) == {"1/2", "2/2"}
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0 and "numbered from 1, as the app shows them" in " ".join(out.split())
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -74,7 +90,8 @@ def test_attention_and_saturation_json(tiny_weights, corpus, capsys):
     (["saturation", "hi", "--weights", "benvolio"], "has no gates"),
     (["surprise", "hi", "--weights", "/nonexistent.safetensors"], "weights file not found"),
     (["copying", "hi", "--data", "/nonexistent.txt"], "corpus file not found"),
-    (["attention", "hi", "--layer", "9"], "--layer must be below 6"),
+    (["attention", "hi", "--layer", "9"], "--layer must be 1 to 6"),
+    (["attention", "hi", "--layer", "0"], "numbered from 1, as in the app"),
 ])
 def test_errors_are_one_line(argv, message, capsys):
     code, _, err = run(argv, capsys)

@@ -61,7 +61,7 @@ async def test_the_cursor_keeps_its_unit_when_the_gate_layer_or_order_changes(tm
             await pilot.pause()
             assert heatmap.cursor_unit == unit
             assert list(heatmap.units) != before or key == "l"  # a new order, the same unit
-        assert str(unit) in str(app.query_one("#unit-text", Static).border_title)
+        assert f"unit {unit + 1} " in str(app.query_one("#unit-text", Static).border_title)  # numbered from 1
 
 
 @pytest.mark.parametrize("size", SMALL_SIZES)
@@ -221,8 +221,10 @@ async def test_question_mark_opens_the_help_and_escape_closes_it(tmp_path):
             assert words in shown
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
-        await pilot.press("f1", "question_mark")  # in the seed box, ? is a character of the seed
-        assert not isinstance(app.screen, HelpScreen) and app.query_one("#seed", Input).value.endswith("?")
+        await pilot.press("f1", "question_mark")  # F1 selects the whole seed: a ? opens the help, not replaces it
+        assert isinstance(app.screen, HelpScreen) and app.query_one("#seed", Input).value == ""
+        await pilot.press("escape", "T", "o", "question_mark")  # within a seed, ? is a character of the seed
+        assert not isinstance(app.screen, HelpScreen) and app.query_one("#seed", Input).value == "To?"
 
 
 async def test_f1_on_the_generate_tab_puts_the_cursor_back_in_the_seed_box(tmp_path):
@@ -355,11 +357,18 @@ def test_pane_titles_and_subtitles_take_the_longest_form_that_fits():
 
     shipped, run = Slot("benvolio", Loaded, None, "shipped"), Slot("benvolio", Loaded, None, "step 20 · val 1.88 · x")
     assert pane_title(shipped, None, 34) == "Benvolio · shipped · RNN 0.43M"  # 120 columns: a pane 40 wide
+    assert pane_title(shipped, None, 40) == "Benvolio · shipped · RNN 0.43M params"  # room to say what it counts
     assert pane_title(shipped, None, 20) == "Benvolio · shipped"  # 80 columns
     assert pane_title(shipped, None, 14) == "Benvolio" and pane_title(run, None, 14) == "Benvolio · live"  # 60 columns
     copied = Copying(16, "x" * 16, 0.24)
-    assert pane_title(shipped, copied, 47) == "Benvolio · shipped · copied 16 · 24% of 8-grams"
-    assert pane_title(run, copied, 64) == "Benvolio · step 20 · val 1.88 · x · copied 16 · 24% of 8-grams"
+    # where there is room the size stays beside the copied figure (said to be parameters where it fits)
+    assert pane_title(shipped, copied, 70) == "Benvolio · shipped · RNN 0.43M params · copied 16 · 24% of 8-grams"
+    assert pane_title(shipped, copied, 47) == "Benvolio · shipped · RNN 0.43M · copied 16"
+    assert pane_title(run, copied, 65) == "Benvolio · step 20 · val 1.88 · x · RNN 0.43M params · copied 16"
+    assert pane_title(run, copied, 64) == "Benvolio · step 20 · val 1.88 · x · RNN 0.43M · copied 16"  # as LSTM's
+    romeo = Slot("romeo", Loaded, None, "shipped")  # a shorter name and role: the same choice as its neighbours'
+    assert pane_title(romeo, None, 36) == "Romeo · shipped · GPT 0.43M" and pane_title(shipped, None, 36) == \
+        "Benvolio · shipped · RNN 0.43M"
     assert pane_title(run, copied, 44) == "Benvolio · live · copied 16 · 24% of 8-grams"
     assert pane_title(shipped, copied, 34) == "Benvolio · shipped · copied 16"  # 120 columns
     assert pane_title(shipped, copied, 20) == "Benvolio · copied 16"  # 80 columns: the copied figure stays

@@ -190,3 +190,33 @@ def test_the_budget_is_steps_or_seconds_whichever_runs_out_first(steps, seconds,
     budget = Budget(steps, seconds)
     assert budget.spent(step, elapsed) == spent
     assert budget.progress(step, elapsed) == pytest.approx(progress)
+
+
+def test_checkpoints_come_by_time_as_well_as_by_steps(tmp_path, corpus, monkeypatch):
+    """checkpoint_seconds: a checkpoint (and the weights live panes load) every so many seconds of training,
+    whatever the step interval. The trainer's clock advances one second per reading."""
+    import types
+
+    import shakes_tui.engine.training.trainer as trainer_module
+
+    clock = iter(range(10**6))
+    monkeypatch.setattr(trainer_module, "time", types.SimpleNamespace(perf_counter=lambda: float(next(clock))))
+
+    def checkpoints(name: str, **kw) -> list[int]:
+        cfg = tiny_config(max_steps=12, checkpoint_interval=1000, eval_interval=1000, eval_seconds=10**6,
+                          max_seconds=10**6, **kw)
+        Trainer(cfg, corpus, RunDir(tmp_path / name)).run()
+        return [e.step for e in RunDir(tmp_path / name).events() if e.kind == "checkpoint"]
+
+    assert checkpoints("steps") == [12]  # by steps only: the one written at the stop
+    timed = checkpoints("timed", checkpoint_seconds=10.0)
+    assert len(timed) >= 3 and timed[-1] == 12 and timed == sorted(set(timed))
+
+
+def test_the_trainer_is_given_the_identity_of_its_text(tmp_path, corpus):
+    text = {"data_path": "/somewhere/text.txt", "data_sha256": "ab" * 32}
+    trainer = Trainer(tiny_config(max_steps=2), corpus, RunDir(tmp_path / "run"), text=text)
+    trainer.run()
+    start = RunDir(tmp_path / "run").events()[0]
+    assert start.data_path == text["data_path"]
+    assert RunDir(tmp_path / "run").load_checkpoint()["data_sha256"] == text["data_sha256"]

@@ -11,20 +11,19 @@ from shakes_tui.engine.inspect.lesson import Step, load_tour
 from shakes_tui.engine.models import family_names, get_family
 from shakes_tui.engine.shipped import SHIPPED_DIR
 from shakes_tui.tui import workers
-from shakes_tui.tui.bank import ModelBank, gated_model
+from shakes_tui.tui.bank import ModelBank, gated_model, run_source
 from shakes_tui.tui.cli import DEFAULT_TOUR
 from shakes_tui.tui.commands import ShakesCommands
 from shakes_tui.tui.insight.messages import CopyingReady
 from shakes_tui.tui.insight.pane import InsightPane
-from shakes_tui.tui.live_weights import LiveWeights
-from shakes_tui.tui.messages import GenerationProgress, ModelsLoaded, while_running
+from shakes_tui.tui.messages import CheckpointLoaded, GenerationProgress, ModelsLoaded, while_running
 from shakes_tui.tui.tour import Tour, TourFigures
 from shakes_tui.tui.training import TrainingSettings
 from shakes_tui.tui.widgets.gates_pane import GatesPane
 from shakes_tui.tui.widgets.generation_pane import GenerationPane
 from shakes_tui.tui.widgets.generation_row import GenerationRow
 from shakes_tui.tui.widgets.help_screen import HelpScreen
-from shakes_tui.tui.widgets.seed_bar import SeedBar
+from shakes_tui.tui.widgets.seed_bar import SeedBar, SeedInput
 from shakes_tui.tui.widgets.training_pane import TrainingPane
 from textual import events, on
 from textual.app import App, ComposeResult
@@ -36,13 +35,13 @@ HEADER_ROOM = 41  # columns the header takes beside its subtitle: under this and
 FOCUS_TARGETS = {"generate": "#seed", "train": "#model-select", "gates": "#heatmap", "insight": "#insight-pane"}
 
 
-class ShakesApp(LiveWeights, App):
+class ShakesApp(App):
     TITLE = "shakes-tui"
     CSS_PATH = ["app.tcss", "widgets/training_pane.tcss", "insight/pane.tcss"]
     BINDINGS = [*(Binding(f"f{i}", f"show_tab('{tab}')", tab.capitalize(), show=False)  # the tabs name their keys
                   for i, tab in enumerate(("generate", "train", "gates", "insight"), start=1)),
                 Binding("question_mark", "help", "Help"), Binding("ctrl+q", "quit", "Quit"),
-                Binding("escape", "leave_field", "leave field", show=False),
+                Binding("escape", "leave_field", "leave field, then ? Help"),  # shown in a text field only
                 Binding("n", "tour(1)", "next step", show=False), Binding("p", "tour(-1)", "step back", show=False)]
     COMMANDS = App.COMMANDS | {ShakesCommands}
 
@@ -125,6 +124,12 @@ class ShakesApp(LiveWeights, App):
         if self.tour is not None:
             self.tour.figures_ready(event)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "leave_field":  # in the footer while a text field has the keys (where ? is typed)
+            return isinstance(self.focused, Input) and not (isinstance(self.focused, SeedInput)
+                                                              and self.focused.replaces_all())
+        return True
+
     def get_system_commands(self, screen):
         """Textual's own, less its Screenshot (it saves to a Downloads folder that may not exist): ours says where."""
         return (c for c in super().get_system_commands(screen) if c.title != "Screenshot")
@@ -204,6 +209,35 @@ class ShakesApp(LiveWeights, App):
     def retrace(self, text: str, delay: float = 0.0) -> None:
         if self.gated is not None:
             self.query_one(GatesPane).trace(self.bank.get(self.gated), text, delay)
+
+    # ---- live weights: a live run's checkpoint, or the shipped weights again -------------------------
+    @on(TrainingPane.NewWeights)
+    def load_live_weights(self, event: TrainingPane.NewWeights) -> None:
+        source = run_source(event.path, event.step, event.val_loss, event.val_step)
+        self.run_in_thread(workers.reload_checkpoint, self.bank, event.model, event.path, source,
+                           group=f"reload-{event.model}")
+
+    def action_back_to_shipped(self, model: str) -> None:
+        """Undo live weights: the model's pane (and its text) return to the weights shipped with the app."""
+        if self.bank.get(model).source == "shipped":
+            self.notify(f"{model.capitalize()} already has the shipped weights", timeout=3)
+            return
+        self.run_in_thread(workers.reload_shipped, self.bank, model, group=f"reload-{model}")
+
+    @on(CheckpointLoaded)
+    @while_running
+    def show_new_weights(self, event: CheckpointLoaded) -> None:
+        """A model's weights changed: its panes show them (and rewrite the last seed with them)."""
+        if event.error is not None:
+            self.notify(event.error, title=f"{event.model.capitalize()}: weights not loaded", severity="error")
+            return
+        self.query_one(InsightPane).model_changed(event.model)
+        if self.request is None:  # nothing generated yet: the pane's title says where its weights are from
+            self.query_one(f"#gen-{event.model}", GenerationPane).set_slot(self.bank.get(event.model))
+            if event.model == self.gated:
+                self.retrace(self.query_one(SeedBar).seed_text)
+        else:
+            self.generate_one(event.model)  # the same seed and settings, written by the new weights
 
     @on(Worker.StateChanged)
     def worker_failed(self, event: Worker.StateChanged) -> None:

@@ -28,11 +28,15 @@ class Slot:
     @property
     def title(self) -> str:
         """Where the weights come from first: it is what changes (and what the pane must not hide)."""
-        family = get_family(self.name)
         if self.loaded is None:
-            return f"{family.display_name} · {family.short_role}"
-        params = self.loaded.model.num_params() / 1e6
-        return f"{family.display_name} · {self.source} · {family.short_role} {params:.2f}M"
+            return f"{get_family(self.name).display_name} · {self.size}"
+        return f"{get_family(self.name).display_name} · {self.source} · {self.size}"
+
+    @property
+    def size(self) -> str:
+        """What the model is and, once loaded, its parameter count: 'RNN 0.43M'."""
+        role = get_family(self.name).short_role
+        return role if self.loaded is None else f"{role} {self.loaded.model.num_params() / 1e6:.2f}M"
 
     @property
     def short_title(self) -> str:

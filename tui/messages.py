@@ -73,7 +73,8 @@ class TraceReady(Message):
 
 
 @dataclass
-class LeftRunning(Message):
-    """Runs under the runs folder marked running with nothing running them: (model, run folder) each."""
+class Resumable(Message):
+    """Runs under the runs folder that stopped before their budget (or were left running with nothing running
+    them): (model, run folder, how it ended) each, oldest first (engine.training.resumable)."""
 
-    runs: list[tuple[str, Path]]
+    runs: list[tuple[str, Path, str]]

@@ -14,13 +14,13 @@ import torch
 from shakes_tui.engine.generation.sampling import SampleSettings, prepare_seed, stream
 from shakes_tui.engine.runs import Follower
 from shakes_tui.engine.shipped import shipped_path
-from shakes_tui.engine.training.left_running import left_running
+from shakes_tui.engine.training.resumable import resumable
 from shakes_tui.tui.bank import ModelBank, Slot
 from shakes_tui.tui.messages import (
     CheckpointLoaded,
     GenerationProgress,
-    LeftRunning,
     ModelsLoaded,
+    Resumable,
     TraceReady,
     TrainingEnded,
     TrainingEvents,
@@ -102,5 +102,5 @@ def reload_shipped(post: Post, bank: ModelBank, model: str) -> None:
     post(CheckpointLoaded(model, "shipped", slot.error))
 
 
-def find_left_running(post: Post, runs_dir: Path) -> None:
-    post(LeftRunning(left_running(runs_dir)))
+def find_resumable(post: Post, runs_dir: Path) -> None:
+    post(Resumable(resumable(runs_dir)))

@@ -26,11 +26,15 @@ from shakes_tui.engine.shipped import weights_for
 from shakes_tui.engine.weights import LoadedModel, load_weights
 
 WEIGHTS_HELP = "weights files or shipped model names"
+NUMBERING = ("Layers, heads and units are numbered from 1, as the app shows them (layer 1/6 · head 1/6); "
+             "in --json, each labels its arrays with that numbering ('layers', 'heads'), and the arrays "
+             "hold layer 1 first.")
 
 
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog="shakes-inspect", description="Why the models differ: surprise per "
-                                "character, memory span, Romeo's attention, Mercutio's gate saturation, copying.")
+                                "character, memory span, Romeo's attention, Mercutio's gate saturation, copying. "
+                                f"{NUMBERING}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     s = _command(sub, "surprise", "each model's loss per character of TEXT and its top-5 guesses")
     s.add_argument("text", help="the text ('-' reads standard input)")
@@ -44,13 +48,14 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--influence-positions", type=positive(int), default=SpanSettings.influence_positions,
                    help="how many of them also measure influence (default %(default)s)")
     add_machine_flags(s, device_default="cpu")
-    s = _command(sub, "attention", "Romeo's attention weights over TEXT, per layer and head")
+    s = _command(sub, "attention", "Romeo's attention weights over TEXT, per layer and head (from 1)")
     s.add_argument("text", help="the text ('-' reads standard input); the last block's worth is used")
     s.add_argument("--weights", default=first_family_with("has_attention"),
                    help="weights of a model with attention (default: the first shipped one, %(default)s)")
-    s.add_argument("--layer", type=int, default=0, help="layer shown without --json (default 0)")
-    s.add_argument("--head", type=int, default=0, help="head shown without --json (default 0)")
-    s = _command(sub, "saturation", "how often each of Mercutio's gate units is below 0.1 or above 0.9")
+    s.add_argument("--layer", type=int, default=1, help="layer shown without --json, from 1 (default 1)")
+    s.add_argument("--head", type=int, default=1, help="head shown without --json, from 1 (default 1)")
+    s = _command(sub, "saturation", "how often each of Mercutio's gate units is below 0.1 or above 0.9, "
+                 "per layer (from 1)")
     s.add_argument("text", nargs="?", help="the text (default: the start of the validation split)")
     s.add_argument("--weights", default=first_family_with("has_gates"),
                    help="weights of a model with gates (default: the first shipped one, %(default)s)")
@@ -171,10 +176,11 @@ def run_attention(args):
     loaded = _load(args.weights)
     att = attention(loaded.model, loaded.vocab, args.text)
     layers, heads = att.weights.shape[:2]
-    if not (0 <= args.layer < layers and 0 <= args.head < heads):
-        raise ShakesError(f"--layer must be below {layers} and --head below {heads}")
-    w = att.weights[args.layer, args.head]
-    lines = [f"layer {args.layer}, head {args.head}: where each character looks (three largest weights)"]
+    if not (1 <= args.layer <= layers and 1 <= args.head <= heads):
+        raise ShakesError(f"--layer must be 1 to {layers} and --head 1 to {heads} (numbered from 1, as in the app)")
+    w = att.weights[args.layer - 1, args.head - 1]
+    lines = [f"layer {args.layer}/{layers} · head {args.head}/{heads}: where each character looks "
+             "(three largest weights)"]
     for q, ch in enumerate(att.text):
         best = np.argsort(w[q])[::-1][:min(3, q + 1)]
         lines.append(f"{q:>4} {ch!r:>6} -> " + "  ".join(f"{j}:{att.text[j]!r} {w[q, j]:.2f}" for j in best))
@@ -192,9 +198,9 @@ def run_saturation(args):
     for g in sat.left:
         for layer in range(sat.left[g].shape[0]):
             left, right = sat.left[g][layer], sat.right[g][layer]
-            lines.append(f"{GATE_NAMES[g]:<7} layer {layer}: left-saturated {np.mean(left > 0.5):6.1%}, "
-                         f"right-saturated {np.mean(right > 0.5):6.1%}, mean shares {left.mean():.2f} / "
-                         f"{right.mean():.2f}")
+            lines.append(f"{GATE_NAMES[g]:<7} layer {layer + 1}/{sat.left[g].shape[0]}: "
+                         f"left-saturated {np.mean(left > 0.5):6.1%}, right-saturated {np.mean(right > 0.5):6.1%}, "
+                         f"mean shares {left.mean():.2f} / {right.mean():.2f}")
     return {args.weights: sat.to_json()}, lines
 
 

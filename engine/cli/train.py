@@ -56,8 +56,12 @@ def train_parser() -> argparse.ArgumentParser:
                        ("--weight-decay", at_least_zero(float)), ("--warmup-steps", positive(int)),
                        ("--grad-clip", at_least_zero(float)), ("--eval-interval", positive(int)),
                        ("--eval-seconds", positive(float)), ("--eval-batches", positive(int)),
-                       ("--checkpoint-interval", positive(int)), ("--rng-seed", rng_seed)]:
+                       ("--checkpoint-interval", positive(int)), ("--log-interval", positive(int)),
+                       ("--rng-seed", rng_seed)]:
         g.add_argument(flag, type=kind)
+    g.add_argument("--checkpoint-seconds", type=positive(float), help="also write a checkpoint (and the weights) "
+                   "every this many seconds of training (default: by steps only; the app asks for 30, so that its "
+                   "live weights change within half a minute)")
     g.add_argument("--eval-share", type=_number(float, lambda v: 0 < v <= 1, "above 0 and at most 1"),
                    help="evaluations are skipped while they would take more than this share of the run's time "
                         "(default 0.1; 1 evaluates at every --eval-interval)")
@@ -93,7 +97,8 @@ def _preset_names() -> str:
 MODEL_FLAGS = ("n_layer", "n_hidden", "n_embd", "n_head", "block_size", "dropout", "rope")
 TRAIN_FLAGS = ("max_steps", "max_seconds", "batch_size", "seq_len", "lr", "min_lr_ratio", "weight_decay",
                "warmup_steps", "grad_clip", "eval_interval", "checkpoint_interval", "eval_batches",
-               "eval_seconds", "eval_share", "rng_seed", "compile", "reset_prob", "ema")
+               "eval_seconds", "eval_share", "rng_seed", "compile", "reset_prob", "ema", "checkpoint_seconds",
+               "log_interval")
 
 
 @user_errors
@@ -128,8 +133,7 @@ def _train(args, argv: list[str] | None, world: distributed.World) -> int:
     text_path = find_corpus(data, progress=download_progress())
     corpus = corpus_at(text_path, encode_progress=encode_progress())
     command = "shakes-train " + shlex.join(sys.argv[1:] if argv is None else argv)
-    trainer = _make_trainer(args, corpus, command, ckpt)
-    trainer.text = texts.identify(text_path).as_dict()
+    trainer = _make_trainer(args, corpus, command, ckpt, texts.identify(text_path).as_dict())
     if args.stop_with_parent:
         watch_parent(lambda: trainer.request_stop("parent gone"))
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -180,17 +184,18 @@ def _resumable(args) -> dict:
     return ckpt
 
 
-def _make_trainer(args, corpus, command: str, ckpt: dict | None) -> Trainer:
+def _make_trainer(args, corpus, command: str, ckpt: dict | None, text: dict) -> Trainer:
+    """The trainer the command line asks for; text: the identity of the text it trains on (recorded in the run)."""
     train_values = {k: getattr(args, k) for k in TRAIN_FLAGS}
     if args.resume:
         return resume_trainer(RunDir(args.resume), corpus, overrides={**train_values, "device": args.device},
-                              command=command, ckpt=ckpt)
+                              command=command, ckpt=ckpt, text=text)
     model_values = {k: getattr(args, k) for k in MODEL_FLAGS if getattr(args, k) is not None}
     cfg = default_config(args.model, preset=args.preset, model_overrides=model_values, device=args.device,
                          init_from=args.init, **train_values)
     out = Path(args.out or new_run_path("runs", args.model))
     check_free_run_dir(out)
-    return Trainer(cfg, corpus, RunDir(out), command=command)
+    return Trainer(cfg, corpus, RunDir(out), text=text, command=command)
 
 
 def check_free_run_dir(out: Path) -> None:

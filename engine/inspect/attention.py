@@ -17,7 +17,10 @@ class Attention:
     weights: np.ndarray  # (n_layer, n_head, T, T): row q is where character q looks; each row sums to 1
 
     def to_json(self) -> dict:
-        return {"text": self.text, "weights": np.round(self.weights, 5).tolist()}
+        """weights[l][h][q][k]; 'layers' and 'heads' name them as the app and --layer/--head do (from 1)."""
+        layers, heads = self.weights.shape[:2]
+        return {"text": self.text, "layers": list(range(1, layers + 1)), "heads": list(range(1, heads + 1)),
+                "weights": np.round(self.weights, 5).tolist()}
 
 
 def attention(model: CharModel, vocab: Vocab, text: str) -> Attention:

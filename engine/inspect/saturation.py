@@ -23,7 +23,9 @@ class Saturation:
     right: dict[str, np.ndarray]  # gate -> (n_layer, n_hidden): share above 0.9
 
     def to_json(self) -> dict:
-        return {"chars": self.chars, "gates": {
+        """gates[name]["left"][l][u]; 'layers' names the layers as the app does (from 1)."""
+        layers = next(iter(self.left.values())).shape[0] if self.left else 0
+        return {"chars": self.chars, "layers": list(range(1, layers + 1)), "gates": {
             GATE_NAMES[g]: {"left": np.round(self.left[g], 4).tolist(), "right": np.round(self.right[g], 4).tolist()}
             for g in self.left}}
 

@@ -7,5 +7,5 @@
     checkpoint_checks.py  a checkpoint from elsewhere, checked before it is trusted
     write_failures.py     a write that fails (full disk, file-size limit) as one line
     parent_watch.py       a child trainer that stops when the app that started it is gone
-    left_running.py       runs marked running whose trainer is gone: offered for Resume
+    resumable.py          runs that stopped before their budget (or were left running): offered for Resume
 """

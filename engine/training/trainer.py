@@ -53,7 +53,8 @@ class TrainConfig:
     eval_batches: int = 8  # windows per estimate; each evaluation that beats the best writes best.safetensors
     eval_share: float = EVAL_SHARE  # evaluations are paced to at most this fraction of the run's time
     log_interval: int = 10  # steps between train events
-    checkpoint_interval: int = 1000  # steps between checkpoints (one is also written at every stop)
+    checkpoint_interval: int = 1000  # steps between checkpoints (one is also written at every stop) ...
+    checkpoint_seconds: float | None = None  # ... and, if set, every this many seconds of training time
     sample_chars: int = 120  # length of the sample written with each evaluation
     rng_seed: int = 1337  # weights, batches and dropout all follow from it
     device: str = "auto"
@@ -168,16 +169,19 @@ class Trainer:
     """Trains one model on a corpus into a run directory. Callbacks get every event.
 
     Building one writes nothing and leaves the global RNG alone; ``run`` creates the directory and
-    takes over the RNG from the seeded state (or from the checkpoint ``restore`` read).
+    takes over the RNG from the seeded state (or from the checkpoint ``restore`` read). ``text`` is the
+    identity of the text trained on (its path and sha256: see shakes_tui.engine.data.identity), recorded in the
+    start event and every checkpoint so that a resume reads that text again.
     """
 
-    def __init__(self, cfg: TrainConfig, corpus: Corpus, run: RunDir, *,
+    def __init__(self, cfg: TrainConfig, corpus: Corpus, run: RunDir, *, text: dict | None = None,
                  callbacks: list[Callable[[Event], None]] | None = None,
                  on_step: Callable[[Trainer], None] | None = None, command: str = "",
                  saved_config: dict | None = None) -> None:
         self.world = distributed.checked_world(cfg.batch_size)  # one process, or this rank of a torchrun group
         self.cfg, self.corpus, self.run_dir, self.budget = cfg, corpus, run, cfg.budget
-        self.callbacks, self.on_step, self.command, self.text = callbacks or [], on_step, command, {}  # text: see cli
+        self.text = dict(text or {})
+        self.callbacks, self.on_step, self.command = callbacks or [], on_step, command
         self.device = distributed.local_device(resolve_device(cfg.device), self.world)
         self.stop_reason: str | None = None
         with torch.random.fork_rng(devices=[]):
@@ -189,7 +193,10 @@ class Trainer:
             raise ShakesError(f"--seq-len {cfg.seq_len} is longer than {cfg.model}'s context of {limit} characters")
         check_batch_fits(self.model, cfg.batch_size // self.world.size, cfg.seq_len, self.device)
         self.optimizer = make_optimizer(self.model, cfg, fused=self.device.type == "cuda")
-        self.train_forward, self.compile_note = training_forward(self)
+        # what a training step calls: the model, in DDP under torchrun, through torch.compile if asked and
+        # possible; compile_note says why it is not compiled, if it was asked to be
+        parallel = distributed.wrap(self.model, self.device, self.world)
+        self.train_forward, self.compile_note = compiled(parallel, self.device, cfg.compile)
         data = resident(corpus.train, self.device)
         if self.model.is_recurrent:
             self.batches = StreamBatches(data, cfg.batch_size, cfg.seq_len, cfg.rng_seed, self.device,
@@ -198,9 +205,10 @@ class Trainer:
             self.batches = WindowBatches(data, cfg.batch_size, cfg.seq_len, cfg.rng_seed, self.device,
                                          rows=self.world.rows)
         self.average = WeightAverage(self.model, cfg.ema) if cfg.ema > 0 else None
-        self.step, self.elapsed, self.state = 0, 0.0, None
+        self.step, self.elapsed, self.state = 0, 0.0, None  # state: the recurrent state carried between batches
         self.lr = cfg.lr  # the learning rate of the latest step
         self.last_eval_step, self.last_eval_elapsed = -1, 0.0
+        self.last_checkpoint_elapsed = 0.0  # the training time at the latest checkpoint
         self.best_val: float | None = None
         self.pacing = EvalPacing(cfg.eval_share, self.budget.seconds)
         self._clock_start: float | None = None  # perf_counter() at which elapsed was 0 (set by run)
@@ -221,15 +229,15 @@ class Trainer:
     # ---- the loop --------------------------------------------------------------------------
     def run(self) -> str:
         """Train until the budget is spent or a stop is requested. Returns 'finished' or 'failed'."""
-        begin_run(self)
-        self.emit(start_event(self))
+        self._begin()
+        self.emit(self._start_event())
         self._clock_start = time.perf_counter() - self.elapsed  # the clock counts the whole run
         losses, window_seconds = [], 0.0
         if self.step == 0:
             self.evaluate()  # where the curve starts
         while self._should_continue():
             t0 = time.perf_counter()
-            loss = train_step(self)
+            loss = self.train_step()
             window_seconds += time.perf_counter() - t0
             self._tick()
             if not math.isfinite(loss):
@@ -240,7 +248,7 @@ class Trainer:
                 losses, window_seconds = [], 0.0
             if self._eval_due():
                 self.evaluate()
-            if self.step % self.cfg.checkpoint_interval == 0:
+            if self._checkpoint_due():
                 self.checkpoint()
             if self.on_step:
                 self.on_step(self)
@@ -253,6 +261,45 @@ class Trainer:
                            val_loss=self.best_val, eval_seconds=round(self.pacing.spent, 2)))
         return "finished"
 
+    def train_step(self) -> float:
+        """One optimisation step on the next batch; the loss of the whole global batch."""
+        self.model.train()
+        x, y, fresh = self.batches.next()
+        state = carried_state(self.model, self.state, fresh)
+        lr = lr_at(self.cfg, self.step, self.progress())
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        with autocast_for(self.model, self.device):
+            _, loss, state = self.train_forward(x, y, state)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip)
+        self.optimizer.step()
+        if self.average is not None:
+            self.average.update(self.model, self.step)
+        self.state = state if self.model.is_recurrent else None
+        self.step += 1
+        self.lr = lr
+        return distributed.mean(loss.detach(), self.world).item()  # the loss of the whole global batch
+
+    def _begin(self) -> None:
+        """Make the run directory (rank 0) and hand the global RNG the run's state; under torchrun each other rank
+        then draws its own dropout masks (DDP gave it rank 0's weights), after a resume too."""
+        if self.world.is_main:
+            self.run_dir.create()
+        set_rng_state(self.rng, self.device, self.cfg.rng_seed)
+        if self.world.rank > 0:
+            torch.manual_seed(self.cfg.rng_seed + self.world.rank + self.step)
+
+    def _start_event(self) -> Start:
+        """What a (re)start records: the model, its configs, this process and the text."""
+        return Start(model=self.cfg.model, step=self.step, params=self.model.num_params(),
+                     device=str(self.device), config=dataclasses.asdict(self.cfg),
+                     model_config=dataclasses.asdict(self.model.config), pid=os.getpid(),
+                     world_size=self.world.size, compiled=self.compile_note is None and self.cfg.compile,
+                     **self.text)
+
     def _tick(self) -> None:
         if self._clock_start is not None:
             self.elapsed = time.perf_counter() - self._clock_start
@@ -262,24 +309,34 @@ class Trainer:
                  or self.elapsed - self.last_eval_elapsed >= self.cfg.eval_seconds)
         return asked and self.pacing.allows(self.elapsed)
 
+    def _checkpoint_due(self) -> bool:
+        """Every checkpoint_interval steps, and every checkpoint_seconds of training time if that is set (the app
+        sets it, so that live weights change within half a minute whatever the model's speed)."""
+        every = self.cfg.checkpoint_seconds
+        return (self.step % self.cfg.checkpoint_interval == 0
+                or (every is not None and self.elapsed - self.last_checkpoint_elapsed >= every))
+
     def _should_continue(self) -> bool:
         spent = self.budget.spent(self.step, self.elapsed, reserve=self.pacing.reserve())
         if spent:
             self.request_stop(spent)
-        agree_across_ranks(self)  # a stop due on any rank (or asked of it) stops them all
+        # under torchrun every rank takes the same decision: the slowest clock, and a stop asked of any of them
+        self.elapsed, stop = distributed.agree([self.elapsed, self.stop_reason is not None], self.world, self.device)
+        if stop:
+            self.request_stop("stopped")
         return self.stop_reason is None
 
     # ---- evaluation, events, checkpoints ---------------------------------------------------
     def evaluate(self) -> None:
         t0 = time.perf_counter()
         self.last_eval_step, self.last_eval_elapsed = self.step, self.elapsed
-        with averaged(self):
-            if (losses := train_and_val_estimates(self, self.pacing.eval_time_cap())) is None:
+        with self._averaged():
+            if (losses := self._train_and_val_estimates(self.pacing.eval_time_cap())) is None:
                 return  # stopped meanwhile: no estimate rather than half of one
             train_loss, val_loss = losses
             if self.best_val is None or val_loss < self.best_val:
                 self.best_val = val_loss
-                save_run_weights(self, self.run_dir.best_weights_path)
+                self._save_weights(self.run_dir.best_weights_path)
             settings = SampleSettings(rng_seed=self.step)  # the default temperature
             sample = sample_text(self.model, self.corpus.vocab, "\n", self.cfg.sample_chars, settings)
         self.model.train()
@@ -288,6 +345,28 @@ class Trainer:
         self.last_eval_elapsed = self.elapsed
         self.emit(Eval(step=self.step, train_loss=round(train_loss, 4), val_loss=round(val_loss, 4), sample=sample,
                        seconds=round(self.pacing.last_cost, 3), elapsed=round(self.elapsed, 2)))
+
+    def _train_and_val_estimates(self, seconds: float | None = None) -> tuple[float, float] | None:
+        """Both estimates at this step, by the same method, within seconds (half each) if given; None if a stop
+        was requested meanwhile (a long evaluation must not delay a stop; a spent budget is no such stop: the
+        run's final evaluation comes after it)."""
+        stopping = lambda: self.stop_reason not in (None, "max_steps", "max_seconds")  # noqa: E731
+        per_split = None if seconds is None else seconds / 2
+        losses = [estimate_loss(self.model, split, self.cfg, self.step + i, stopping, per_split)
+                  for i, split in enumerate((self.corpus.train, self.corpus.val))]
+        return None if None in losses else (losses[0], losses[1])
+
+    @contextmanager
+    def _averaged(self):
+        """The model holds its average's weights inside the block (nothing changes without an average)."""
+        if self.average is None:
+            yield
+            return
+        self.average.swap(self.model)
+        try:
+            yield
+        finally:
+            self.average.swap(self.model)
 
     def _emit_train(self, losses: list[float], seconds: float) -> None:
         chars = len(losses) * self.cfg.batch_size * self.cfg.seq_len
@@ -299,91 +378,62 @@ class Trainer:
         return "failed"
 
     def checkpoint(self) -> None:
+        self.last_checkpoint_elapsed = self.elapsed
         if not self.world.is_main:
             return
         t0 = time.perf_counter()
-        self.run_dir.save_checkpoint(checkpoint_payload(self))
-        with averaged(self):
-            save_run_weights(self, self.run_dir.weights_path)
+        self.run_dir.save_checkpoint(self.checkpoint_payload())
+        with self._averaged():
+            self._save_weights(self.run_dir.weights_path)
         self.pacing.last_checkpoint = time.perf_counter() - t0
         self._tick()
         self.emit(Checkpoint(step=self.step, path=str(self.run_dir.weights_path)))
 
+    def _save_weights(self, path) -> None:
+        """The model as a weights file with its training summary (rank 0 only: the others write nothing)."""
+        if not self.world.is_main:
+            return
+        summary = {"step": self.step, "elapsed_s": round(self.elapsed, 1), "device": str(self.device),
+                   "estimated_val_loss": self.best_val, "command": self.command, "init_from": self.cfg.init_from}
+        save_weights(path, self.model, self.corpus.vocab, summary)
 
-def train_step(trainer: Trainer) -> float:
-    """One optimisation step on the next batch; the loss of the whole global batch."""
-    trainer.model.train()
-    x, y, fresh = trainer.batches.next()
-    state = carried_state(trainer.model, trainer.state, fresh)
-    lr = lr_at(trainer.cfg, trainer.step, trainer.progress())
-    for group in trainer.optimizer.param_groups:
-        group["lr"] = lr
-    with autocast_for(trainer.model, trainer.device):
-        _, loss, state = trainer.train_forward(x, y, state)
-    trainer.optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    if trainer.cfg.grad_clip > 0:
-        torch.nn.utils.clip_grad_norm_(trainer.model.parameters(), trainer.cfg.grad_clip)
-    trainer.optimizer.step()
-    if trainer.average is not None:
-        trainer.average.update(trainer.model, trainer.step)
-    trainer.state = state if trainer.model.is_recurrent else None
-    trainer.step += 1
-    trainer.lr = lr
-    return distributed.mean(loss.detach(), trainer.world).item()  # the loss of the whole global batch
+    def checkpoint_payload(self) -> dict:
+        """Everything ``restore`` needs to continue exactly; tensors and plain values only."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "best_val": self.best_val if self.best_val is not None else float("nan"),
+            "train_config": dataclasses.asdict(self.cfg),
+            "model_config": dataclasses.asdict(self.model.config),
+            "batches": self.batches.state_dict(),
+            "carried_state": map_state(lambda t: t.detach().cpu(), self.state),
+            **({} if self.average is None else {"average": self.average.state_dict()}),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state() if self.device.type == "cuda" else torch.empty(0),
+            "vocab": self.corpus.vocab.chars,
+            **self.text,
+            **self.pacing.state_dict(),
+        }
 
-
-def restore(trainer: Trainer, ckpt: dict) -> None:
-    """Continue exactly from a checkpoint written by ``checkpoint``."""
-    trainer.model.load_state_dict(ckpt["model"])
-    trainer.optimizer.load_state_dict(ckpt["optimizer"])
-    trainer.batches.load_state_dict(ckpt["batches"])
-    trainer.step, trainer.elapsed = int(ckpt["step"]), float(ckpt["elapsed"])
-    trainer.last_eval_step, trainer.last_eval_elapsed = trainer.step, trainer.elapsed
-    trainer.pacing.load_state_dict(ckpt)
-    best = float(ckpt["best_val"])
-    trainer.best_val = None if math.isnan(best) else best
-    trainer.state = map_state(lambda t: t.to(trainer.device), ckpt["carried_state"])
-    if trainer.average is not None:
-        if not isinstance(ckpt.get("average"), dict):
-            raise ShakesError("this run's checkpoint keeps no average of its weights: resume it without --ema")
-        trainer.average.load_state_dict(ckpt["average"])
-    trainer.rng = {"torch_rng": ckpt["torch_rng"], "cuda_rng": ckpt["cuda_rng"]}
-
-
-def training_forward(trainer: Trainer) -> tuple[Callable, str | None]:
-    """What a training step calls: the model, in DDP under torchrun, through torch.compile if asked and possible;
-    and why it is not compiled, if it was asked to be."""
-    parallel = distributed.wrap(trainer.model, trainer.device, trainer.world)
-    return compiled(parallel, trainer.device, trainer.cfg.compile)
-
-
-def begin_run(trainer: Trainer) -> None:
-    """Make the run directory (rank 0) and hand the global RNG the run's state; under torchrun each other rank
-    then draws its own dropout masks (DDP gave it rank 0's weights), after a resume too."""
-    if trainer.world.is_main:
-        trainer.run_dir.create()
-    set_rng_state(trainer.rng, trainer.device, trainer.cfg.rng_seed)
-    if trainer.world.rank > 0:
-        torch.manual_seed(trainer.cfg.rng_seed + trainer.world.rank + trainer.step)
-
-
-def agree_across_ranks(trainer: Trainer) -> None:
-    """Under torchrun every rank takes the same decision: the slowest clock, and a stop asked of any of them."""
-    trainer.elapsed, stop = distributed.agree([trainer.elapsed, trainer.stop_reason is not None], trainer.world,
-                                              trainer.device)
-    if stop:
-        trainer.request_stop("stopped")
-
-
-def save_run_weights(trainer: Trainer, path) -> None:
-    """The model as a weights file with its training summary (rank 0 only: the others write nothing)."""
-    if not trainer.world.is_main:
-        return
-    summary = {"step": trainer.step, "elapsed_s": round(trainer.elapsed, 1), "device": str(trainer.device),
-               "estimated_val_loss": trainer.best_val, "command": trainer.command,
-               "init_from": trainer.cfg.init_from}
-    save_weights(path, trainer.model, trainer.corpus.vocab, summary)
+    def restore(self, ckpt: dict) -> None:
+        """Continue exactly from a checkpoint written by ``checkpoint``."""
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.batches.load_state_dict(ckpt["batches"])
+        self.step, self.elapsed = int(ckpt["step"]), float(ckpt["elapsed"])
+        self.last_eval_step, self.last_eval_elapsed = self.step, self.elapsed
+        self.last_checkpoint_elapsed = self.elapsed
+        self.pacing.load_state_dict(ckpt)
+        best = float(ckpt["best_val"])
+        self.best_val = None if math.isnan(best) else best
+        self.state = map_state(lambda t: t.to(self.device), ckpt["carried_state"])
+        if self.average is not None:
+            if not isinstance(ckpt.get("average"), dict):
+                raise ShakesError("this run's checkpoint keeps no average of its weights: resume it without --ema")
+            self.average.load_state_dict(ckpt["average"])
+        self.rng = {"torch_rng": ckpt["torch_rng"], "cuda_rng": ckpt["cuda_rng"]}
 
 
 def carried_state(model: CharModel, state, fresh: torch.Tensor | None):
@@ -445,19 +495,6 @@ class WeightAverage:
             t.copy_(state[name])
 
 
-@contextmanager
-def averaged(trainer: Trainer):
-    """The trainer's model holds its average's weights inside the block (nothing changes without an average)."""
-    if trainer.average is None:
-        yield
-        return
-    trainer.average.swap(trainer.model)
-    try:
-        yield
-    finally:
-        trainer.average.swap(trainer.model)
-
-
 def autocast_for(model: CharModel, device: torch.device):
     if device.type == "cuda" and model.autocast_ok:
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -484,48 +521,6 @@ def estimate_loss(model: CharModel, split: torch.Tensor, cfg: TrainConfig, rng_s
             losses.append(model(x, y)[1].item())
     model.train()
     return sum(losses) / len(losses)
-
-
-def start_event(trainer: Trainer) -> Start:
-    """What a (re)start records: the model, its configs, this process and the text (trainer.text: its path and
-    sha256, see shakes_tui.engine.data.identity; a resume reads that text again)."""
-    return Start(model=trainer.cfg.model, step=trainer.step, params=trainer.model.num_params(),
-                 device=str(trainer.device), config=dataclasses.asdict(trainer.cfg),
-                 model_config=dataclasses.asdict(trainer.model.config), pid=os.getpid(),
-                 world_size=trainer.world.size, compiled=trainer.compile_note is None and trainer.cfg.compile,
-                 **trainer.text)
-
-
-def train_and_val_estimates(trainer: Trainer, seconds: float | None = None) -> tuple[float, float] | None:
-    """Both estimates at the trainer's step, within seconds (half each) if given; None if a stop was
-    requested meanwhile (a long evaluation must not delay a stop; a spent budget is no such stop: the run's
-    final evaluation comes after it)."""
-    stopping = lambda: trainer.stop_reason not in (None, "max_steps", "max_seconds")  # noqa: E731
-    per_split = None if seconds is None else seconds / 2
-    losses = [estimate_loss(trainer.model, split, trainer.cfg, trainer.step + i, stopping, per_split)
-              for i, split in enumerate((trainer.corpus.train, trainer.corpus.val))]
-    return None if None in losses else (losses[0], losses[1])
-
-
-def checkpoint_payload(trainer: Trainer) -> dict:
-    """Everything ``Trainer.restore`` needs to continue exactly; tensors and plain values only."""
-    return {
-        "model": trainer.model.state_dict(),
-        "optimizer": trainer.optimizer.state_dict(),
-        "step": trainer.step,
-        "elapsed": trainer.elapsed,
-        "best_val": trainer.best_val if trainer.best_val is not None else float("nan"),
-        "train_config": dataclasses.asdict(trainer.cfg),
-        "model_config": dataclasses.asdict(trainer.model.config),
-        "batches": trainer.batches.state_dict(),
-        "carried_state": map_state(lambda t: t.detach().cpu(), trainer.state),
-        **({} if trainer.average is None else {"average": trainer.average.state_dict()}),
-        "torch_rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state() if trainer.device.type == "cuda" else torch.empty(0),
-        "vocab": trainer.corpus.vocab.chars,
-        **trainer.text,
-        **trainer.pacing.state_dict(),
-    }
 
 
 def set_rng_state(rng: dict, device: torch.device, rng_seed: int) -> None:
@@ -559,5 +554,5 @@ def resume_trainer(run: RunDir, corpus: Corpus, *, ckpt: dict | None = None, **k
         raise ShakesError(f"this text's alphabet ({len(corpus.vocab)} characters) is not the one the run was trained "
                           f"on ({len(saved_vocab or '')}): resume with the same --data")
     trainer = Trainer(cfg, corpus, run, saved_config=ckpt["model_config"], **kwargs)
-    restore(trainer, ckpt)
+    trainer.restore(ckpt)
     return trainer

@@ -54,6 +54,9 @@ class SurpriseView(Vertical, can_focus=True):
     def watch_cursor(self) -> None:
         self.redraw()
 
+    def on_resize(self) -> None:
+        self.redraw()  # the guesses fit the width
+
     def redraw(self) -> None:
         if not self.is_mounted:
             return
@@ -69,16 +72,22 @@ class SurpriseView(Vertical, can_focus=True):
         self.query_one("#guesses", Static).update(self.guesses())
 
     def guesses(self) -> Text:
+        """A line per model: the character under the cursor, its cost, and as many of the model's top-5 guesses
+        as the width holds (a line never wraps, so that narrow, every model's line still shows)."""
         out = Text()
-        width = max(len(display_name(name)) for name in self.names) + 1
+        width = max(self.size.width - 2, 30)  # the padding
         for name, s in self.results.items():
             j = self.cursor - 1  # the prediction for character `cursor` was made after reading text[:cursor]
             if not 0 <= j < len(s.loss):
                 continue
-            out.append(display_name(name).ljust(width), style=f"bold {colour(name)}")
-            out.append(f" {shown(s.text[self.cursor])!r} cost {s.loss[j]:.2f}  expected ")
-            out.append("  ".join(f"{shown(c)!r} {p:.0%}" for c, p in s.top[j]))
-            out.append("\n")
+            line = f" {shown(s.text[self.cursor])!r} cost {s.loss[j]:.2f}  expected"
+            for c, p in s.top[j]:
+                guess = f"  {shown(c)!r} {p:.0%}"
+                if 9 + len(line) + len(guess) > width:
+                    break
+                line += guess
+            out.append(f"{display_name(name):<9}", style=f"bold {colour(name)}")
+            out.append(line + "\n")
         out.append(f"colour: 0 to {SURPRISE_TOP:.0f}+ nats · ◀ ▶ move the cursor", style="dim")
         return out
 

@@ -230,7 +230,7 @@ def draw(text: str, gate: str, values: np.ndarray, units: np.ndarray, visible_t:
     scale = display_scale(gate, values)
     for unit in map(int, units):
         out.append("\n")
-        out.append(f"{unit:>5} ", style="reverse" if unit == cursor[1] else "dim")
+        out.append(f"{unit + 1:>5} ", style="reverse" if unit == cursor[1] else "dim")  # 1-based, as everywhere
         for t in visible_t:
             bg = cell_colour(gate, values[t, unit] / scale[unit])
             out.append("▣" if (t, unit) == cursor else " ", style=Style(bgcolor=bg, color=text_colour(bg)))

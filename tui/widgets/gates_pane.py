@@ -31,7 +31,7 @@ class UnitText(Static):
     """
 
     def show(self, text: str, values: np.ndarray, gate: str, unit: int, layer: int, cursor_t: int) -> None:
-        self.border_title = f"text coloured by unit {unit} ({GATE_NAMES[gate]}, layer {layer + 1})"
+        self.border_title = f"text coloured by unit {unit + 1} ({GATE_NAMES[gate]}, layer {layer + 1})"
         out = Text()
         scale = float(display_scale(gate, values[:, None])[0])
         for t, ch in enumerate(text):
@@ -44,11 +44,13 @@ class GatesPane(Widget):
     DEFAULT_CSS = """
     GatesPane { layout: vertical; }
     GatesPane #gate-info { height: 1; padding: 0 1; }
+    GatesPane #gate-source { height: 1; padding: 0 1; color: $warning; display: none; }
     GatesPane GateHeatmap { min-height: 4; }
     """
 
     def compose(self) -> ComposeResult:
         yield Static(HELP, id="gate-info")
+        yield Static("", id="gate-source")
         yield GateHeatmap(id="heatmap")
         yield UnitText(id="unit-text")
 
@@ -56,6 +58,7 @@ class GatesPane(Widget):
         super().__init__()
         self._timer = None  # a debounced trace of the seed being typed
         self._full_length = 0  # characters of the text last sent to the trace, before the cut
+        self._traced: Slot | None = None  # the model (and its weights' source) last sent to the trace
 
     def trace(self, slot: Slot, text: str, delay: float = 0.0) -> None:
         """Trace the model's gates over text (its first MAX_TRACE_CHARS) in a thread worker, after
@@ -64,7 +67,7 @@ class GatesPane(Widget):
             self._timer.stop()
         self._timer = self.set_timer(delay, lambda: self.trace(slot, text)) if delay else None
         if not delay:
-            self._full_length = len(text)
+            self._full_length, self._traced = len(text), slot
             work = functools.partial(workers.trace, self.post_message, slot, text[:MAX_TRACE_CHARS])
             self.app.run_worker(work, thread=True, group="trace", exclusive=True, exit_on_error=False)
 
@@ -79,6 +82,16 @@ class GatesPane(Widget):
         cut = self._full_length > MAX_TRACE_CHARS  # not a seed's characters outside the vocabulary, left out
         self.query_one(UnitText).border_subtitle = (
             f"traced the first {MAX_TRACE_CHARS:,} of {self._full_length:,} characters" if cut else "")
+        self.show_source(self._traced)
+
+    def show_source(self, slot: Slot | None) -> None:
+        """Weights other than the shipped ones (a live run's) are said, with the way back to the shipped ones."""
+        live = slot is not None and slot.source != "shipped"
+        source = self.query_one("#gate-source", Static)
+        source.display = live
+        if live:
+            way_back = "b in Generate: back to shipped"
+            source.update(f"{slot.name.capitalize()}: live weights · {way_back} · {slot.source}")
 
     def set_unavailable(self, model: str, reason: str) -> None:
         """The gated model has no weights (missing or damaged): say so instead of waiting for a seed."""
@@ -90,7 +103,7 @@ class GatesPane(Widget):
         heatmap = self.query_one(GateHeatmap)
         ch = shown(heatmap.text[event.t], space=True)
         self.query_one("#gate-info", Static).update(
-            f"{GATE_NAMES[event.gate]} · layer {event.layer + 1} · unit {event.unit} · char {event.t} "
+            f"{GATE_NAMES[event.gate]} · layer {event.layer + 1} · unit {event.unit + 1} · char {event.t} "
             f"'{ch}' = {event.value:+.3f}   ·   {HELP}")
         values = heatmap.arrays[event.gate][:, event.layer, event.unit]
         self.query_one(UnitText).show(heatmap.text, values, event.gate, event.unit, event.layer, event.t)

@@ -6,7 +6,7 @@ import time
 
 from rich.text import Text
 from shakes_tui.engine.inspect.copying import Copying
-from shakes_tui.engine.models import display_name
+from shakes_tui.engine.models import display_name, family_names, get_family
 from shakes_tui.tui.bank import Slot
 from shakes_tui.tui.palette import colour
 from textual.app import ComposeResult
@@ -147,17 +147,30 @@ def explained(copying: Copying) -> str:
 
 def pane_title(slot: Slot, copying: Copying | None, room: int) -> str:
     """The first title, in order of preference, that fits ``room`` columns: the model, where its weights come
-    from, what it is; after a generation, how much it copied in place of what it is. The copied figure
-    shrinks first, then the source (to "live", or to nothing for the shipped weights), so that panes side by
-    side read alike; a live run's source stays rather than the figure. Where nothing fits, the border cuts
-    the end of the model and its source (never a figure)."""
+    from, what it is and its size (said to be the parameter count where there is room); after a generation, how
+    much it copied too, and in place of the size where both do not fit. The copied figure shrinks first, then
+    the source (to "live", or to nothing for the shipped weights), so that panes side by side read alike; a live
+    run's source stays rather than the figure. Where nothing fits, the border cuts the end of the model and its
+    source (never a figure)."""
     name = display_name(slot.name)
     if slot.loaded is None or room < SOURCE_AT_LEAST:
         return slot.short_title if room < len(slot.title) else slot.title
+    head = f"{name} · {slot.source}"
+    sized = [f"{head} · {slot.size} params", slot.title]
+    alike = room - widest_gap(slot.name)  # a form fits if it would with the longest name and role: panes read alike
     if copying is None:
-        return slot.title if len(slot.title) <= room else f"{name} · {slot.source}"
-    forms = [f"{title}{figure}" for title in (f"{name} · {slot.source}", slot.short_title) for figure in told(copying)]
-    return first_that_fits([*forms, f"{name} · {slot.source}"], room)
+        return first_that_fits([*sized], alike) if len(sized[1]) <= alike else head
+    long, short = told(copying)
+    both = [f"{sized[0]}{long}", f"{sized[1]}{long}", f"{sized[0]}{short}", f"{sized[1]}{short}"]
+    forms = [f"{title}{figure}" for title in (head, slot.short_title) for figure in (long, short)]
+    return next((form for form in both if len(form) <= alike), None) or first_that_fits([*forms, head], room)
+
+
+def widest_gap(name: str) -> int:
+    """How many columns shorter this family's name and role are than the longest ones (Romeo's 'GPT' beside
+    Mercutio's 'LSTM'): a title with the size or its label is chosen as if it had them."""
+    names, roles = family_names(), [get_family(n).short_role for n in family_names()]
+    return (max(map(len, names)) - len(name)) + (max(map(len, roles)) - len(get_family(name).short_role))
 
 
 def first_that_fits(forms: list[str], room: int) -> str:

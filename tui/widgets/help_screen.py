@@ -34,17 +34,23 @@ back the shipped weights.
 
 ## Train (F2)
 
-Pick a model and minutes, then **Start**; **Stop** writes a checkpoint and **Resume** continues
-exactly. With **from shipped** on, Start fine-tunes the shipped weights (with the full-size
-settings, at a third of the learning rate) instead of starting from random ones. With **live
-weights** on, each checkpoint replaces that model in the Generate tab and its
-text is written again, so you watch it improve. The chart draws the training loss (line) and the
-validation loss (dots) in nats per character: lower is better. A diamond marks the best validation
-loss. When the dots turn upwards while the line still falls, the model has begun to memorise its
-training text (overfitting). With the chart focused, **z** zooms to the latest half of the steps.
-The validation figures here (**val est.**) are estimates from a sample of random windows of the
-validation text, each read from a fresh start: they usually sit above `shakes-eval`'s figure for the
-same weights, which reads the whole split with the most context (the README's table).
+Pick a model and minutes (2 for the quick size a CPU trains), then **Start**. **Stop** writes a
+checkpoint; **Resume** continues the stopped run where it stopped, on its own schedule: a run
+stopped at 3 of its 10 minutes trains the remaining 7, its learning rate going on down the same
+cosine (after a restart too, however it was stopped: Stop, Ctrl+Q, a crash). **+ time** is the
+other choice: it trains the last run on for the minutes set, on a longer schedule whose learning
+rate rises again before it decays (the status line says from what to what). With **from shipped**
+on, Start fine-tunes the shipped weights (with the full-size settings, at a third of the learning
+rate) instead of starting from random ones. With **live weights** on, each checkpoint (every 30
+seconds of training) replaces that model in the Generate, Gates and Insight tabs and its text is
+written again, so you watch it improve. The chart draws the training loss of the latest batches
+(line) and the validation loss (dots) in nats per character: lower is better. A diamond marks the
+best validation loss. With the chart focused, **z** zooms to the latest half of the steps.
+The table's **train est.** and **val est.** come from the same evaluation, by the same method:
+random windows of the training and of the validation text, each read from a fresh start, with
+dropout off. So a gap between them is overfitting (the model has begun to memorise its training
+text) and nothing else. Both usually sit above `shakes-eval`'s figure for the same weights, which
+reads the whole split with the most context (the README's table).
 
 ## Gates (F3)
 
@@ -66,8 +72,9 @@ model's five likeliest guesses there. **2 memory span**: each model's loss when 
 last k characters, and how much the character k back still changes its guess: the curve an LSTM keeps
 flat far longer than the RNN. **3 attention**: where each of Romeo's queries looks (**l** layer, **h**
 head, **L**/**H** back). **4 saturation**: how often each of Mercutio's gate units is nearly shut
-(< 0.1) or wide open (> 0.9). After each generation the pane titles show the longest stretch the model
-copied from its training text.
+(< 0.1) or wide open (> 0.9). After each generation the pane titles show the longest stretch the
+model copied from its training text. Layers, heads and units are numbered from 1 here and
+everywhere, as `shakes-inspect --layer 1 --head 1` counts them.
 """
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from shakes_tui.engine.generation.sampling import DEFAULT_TEMPERATURE, RNG_SEED, TEMPERATURE, TOP_K, SampleSettings
 from shakes_tui.engine.numbers import Number
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
@@ -14,9 +14,32 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label
 
 DEFAULT_SEED = "ROMEO:\n"
+PLACEHOLDER = DEFAULT_SEED.replace("\n", "\\n") + "   (the seed: type your own; \\n for a new line)"
 MAX_LENGTH = 5000
 LENGTH = Number(int, lambda v: 1 <= v <= MAX_LENGTH, f"from 1 to {MAX_LENGTH}")
 NARROW = 68  # columns: below this the settings row packs closer, and "rng seed" is called "rng"
+
+
+class SeedInput(Input):
+    """The seed box. Empty, it shows the default seed as its placeholder (the first keystroke replaces it, and
+    Enter continues the default). A ? that would replace the whole seed (an empty box, or all of it selected, as
+    F1 leaves it) is not typed: it reaches the app, whose ? opens the help; anywhere else in a seed it is typed."""
+
+    def replaces_all(self) -> bool:
+        selection = self.selection
+        return not self.value or {selection.start, selection.end} == {0, len(self.value)}
+
+    def check_consume_key(self, key: str, character: str | None) -> bool:
+        if character == "?" and self.replaces_all():
+            return False  # the footer shows the app's "? Help" then
+        return super().check_consume_key(key, character)
+
+    def _on_key(self, event: events.Key) -> None:
+        if event.character == "?" and self.replaces_all():
+            event.prevent_default()  # Input's handler (Textual calls each class's in turn) would type it
+
+    def _on_input_changed(self) -> None:
+        self.refresh_bindings()  # the footer's "? Help" comes and goes with what a ? would do
 
 
 class SeedBar(Widget):
@@ -45,7 +68,7 @@ class SeedBar(Widget):
 
     def compose(self) -> ComposeResult:
         with Horizontal():
-            yield Input(DEFAULT_SEED.replace("\n", "\\n"), placeholder="seed text (\\n for a new line)", id="seed")
+            yield SeedInput("", placeholder=PLACEHOLDER, id="seed")
             yield Button("Generate", id="generate", variant="primary")
         with Horizontal():
             yield Label("temp")
@@ -65,7 +88,8 @@ class SeedBar(Widget):
 
     @property
     def seed_text(self) -> str:
-        return self.query_one("#seed", Input).value.replace("\\n", "\n")
+        """The seed typed, \\n read as a new line; the default seed while the box is empty."""
+        return self.query_one("#seed", Input).value.replace("\\n", "\n") or DEFAULT_SEED
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#generate")

@@ -10,8 +10,8 @@ from shakes_tui.engine.models import display_name
 from shakes_tui.engine.numbers import BadNumber, positive
 from shakes_tui.engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
 from shakes_tui.tui import workers
-from shakes_tui.tui.messages import LeftRunning, TrainingEnded, TrainingEvents
-from shakes_tui.tui.training import DEFAULT_MINUTES, TrainingController, TrainingSettings, wait_all
+from shakes_tui.tui.messages import Resumable, TrainingEnded, TrainingEvents
+from shakes_tui.tui.training import TrainingController, TrainingSettings, clock, default_minutes, wait_all
 from shakes_tui.tui.widgets.loss_chart import LossChart
 from textual import on
 from textual.app import ComposeResult
@@ -21,7 +21,8 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Select, Static
 
-COLUMNS = ("model", "step", "loss", "val", "ch/s", "time", "status")  # a long status is cut last, at the edge
+COLUMNS = ("model", "step", "train", "val", "ch/s", "time", "status")  # a long status is cut last, at the edge
+HEADERS = {"train": "train est.", "val": "val est."}  # both from the same evaluation, by the same method
 NARROW = 110  # columns below which the chart goes above the table instead of beside it
 SHORT = 20  # rows below which the validation sample is left out
 MINUTES = positive(float)
@@ -52,10 +53,13 @@ class TrainingPane(Widget):
             yield Select([(display_name(n), n) for n in self.names], value=self.names[0], allow_blank=False,
                          id="model-select", compact=True)
             yield Label("minutes")
-            yield Input(f"{DEFAULT_MINUTES:g}", id="minutes", compact=True)
+            yield Input(f"{default_minutes(self.controller.settings.preset):g}", id="minutes", compact=True)
             yield Button("Start", id="start", variant="success", compact=True)
             yield Button("Stop", id="stop", variant="error", compact=True)
-            yield Button("Resume", id="resume", compact=True)
+            yield Button("Resume", id="resume", compact=True, tooltip="continue the stopped run where it stopped, "
+                         "on its own schedule (the minutes it was given)")
+            yield Button("+ time", id="more-time", compact=True, tooltip="train the last run on for the minutes "
+                         "set: a longer schedule, whose learning rate rises again before it decays")
         with Horizontal(id="second-row"):
             yield Tick("live weights", True, id="follow-checkpoints", compact=True,
                        tooltip="at each checkpoint, the model in the Generate tab becomes the one training")
@@ -71,20 +75,23 @@ class TrainingPane(Widget):
 
     def on_mount(self) -> None:
         self.query_one("#sample", Static).border_title = "latest validation sample"
-        find = functools.partial(workers.find_left_running, self.post_message, self.controller.settings.runs_dir)
-        self.app.run_worker(find, thread=True, group="left-running", exit_on_error=False)
+        find = functools.partial(workers.find_resumable, self.post_message, self.controller.settings.runs_dir)
+        self.app.run_worker(find, thread=True, group="resumable", exit_on_error=False)
 
     def on_resize(self, event: Resize) -> None:
         self.set_class(event.size.width < NARROW, "-narrow")
         self.set_class(event.size.height < SHORT, "-short")
 
-    @on(LeftRunning)
-    def offer_left_running(self, event: LeftRunning) -> None:
-        for process in (adopted := self.controller.adopt(event.runs)):
-            self.set_row_status(process.model, "left running")
+    @on(Resumable)
+    def offer_resumable(self, event: Resumable) -> None:
+        """Runs that stopped before their budget (Stop, Ctrl+Q, a crash): Resume continues each after a restart."""
+        endings = {path: ended for _, path, ended in event.runs}
+        adopted = self.controller.adopt(event.runs)
+        for process in adopted:
+            self.set_row_status(process.model, endings[process.run.path])
         if adopted:
-            self.set_status(f"left running with nothing training them: {', '.join(p.run.path.name for p in adopted)}"
-                            " (pick the model and press Resume)")
+            runs = ", ".join(f"{p.run.path.name} ({endings[p.run.path]})" for p in adopted)
+            self.set_status(f"to resume (pick the model, press Resume): {runs}")
 
     # ---- commands --------------------------------------------------------------------------
     @on(Button.Pressed)
@@ -106,12 +113,16 @@ class TrainingPane(Widget):
             self.set_status(str(exc))
             return
         status, process = self.controller.start(model, minutes, resume=action == "resume",
-                                                fine_tune=self.query_one("#from-shipped", Checkbox).value)
+                                                fine_tune=self.query_one("#from-shipped", Checkbox).value,
+                                                more_time=action == "more-time")
         self.set_status(status)
+        if process is not None and action in ("resume", "more-time"):  # the schedule, in full where it is cut
+            self.notify(status.split(": ", 1)[1], title=f"{model.capitalize()}: the schedule", timeout=8)
         if process is not None:
-            if action != "resume":  # a new run: none of the last run's figures
+            new_run = action not in ("resume", "more-time")
+            if new_run:  # none of the last run's figures
                 self.last_val.pop(model, None)
-            self.query_one(RunsTable).starting(model, new_run=action != "resume")
+            self.query_one(RunsTable).starting(model, new_run=new_run)
             self._follow(model, process.run.path, process, group=f"follow-{model}")
 
     def follow_run_dir(self, run_dir: Path) -> None:
@@ -162,7 +173,9 @@ class TrainingPane(Widget):
             self.set_status(f"{event.model}: stopped with a checkpoint; Resume continues it")
 
     def set_status(self, text: str) -> None:
-        self.query_one("#status", Static).update(text)
+        status = self.query_one("#status", Static)
+        status.update(text)
+        status.tooltip = text  # the whole line, where a narrow terminal cuts it
 
     def show_events(self, model: str, events: list[Event]) -> None:
         self.query_one(LossChart).add_events(model, events)
@@ -193,7 +206,7 @@ class RunsTable(DataTable):
 
     def on_mount(self) -> None:
         for column in COLUMNS:
-            self.add_column("val est." if column == "val" else column, key=column)  # an estimate: see the help
+            self.add_column(HEADERS.get(column, column), key=column)  # estimates: see the help
 
     def update_row(self, model: str, values: dict) -> None:
         if model not in self.rows:
@@ -213,10 +226,9 @@ class RunsTable(DataTable):
 def row_values(e: Event) -> dict:
     """The table cells an event changes."""
     if isinstance(e, Train):
-        return {"step": e.step, "loss": f"{e.loss:.3f}", "ch/s": f"{e.chars_per_s:,.0f}",
-                "time": _duration(e.elapsed), "status": "training"}
-    if isinstance(e, Eval):
-        return {"val": f"{e.val_loss:.3f}"}
+        return {"step": e.step, "ch/s": f"{e.chars_per_s:,.0f}", "time": clock(e.elapsed), "status": "training"}
+    if isinstance(e, Eval):  # train and validation measured alike: a gap between them is overfitting
+        return {"train": f"{e.train_loss:.3f}", "val": f"{e.val_loss:.3f}"}
     if isinstance(e, Failed):
         return {"status": "failed"}
     if isinstance(e, Finished):
@@ -225,7 +237,7 @@ def row_values(e: Event) -> dict:
 
 
 ENDINGS = {"done": "done", "max_steps": "its steps are done",  # the rest were stopped
-           "max_seconds": "its minutes are up; Resume trains it on for the minutes set"}
+           "max_seconds": "its minutes are up; + time trains it on for the minutes set"}
 
 
 def finished_words(reason: str) -> str:
@@ -239,6 +251,3 @@ def stopping_words(models: list[str]) -> str:
     return f"stopping {names}, writing checkpoint{'s' if len(models) > 1 else ''}…"
 
 
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d}"

@@ -19,3 +19,8 @@ wait
 shakes-train --init "$RUNS/benvolio-330/weights.safetensors" --batch-size 128 --seq-len 32 --lr 3e-4 \
   --warmup-steps 20 --ema 0.998 --max-seconds 900 --eval-interval 300 $COMMON \
   --out "$RUNS/benvolio-330-short" > "$RUNS/benvolio-330-short.log" 2>&1
+# phase 3 for Mercutio (phase 2 with windows of 128 lost 0.026 on the whole split): the same short windows
+shakes-train --init "$RUNS/mercutio-ft/weights.safetensors" --batch-size 128 --seq-len 32 --lr 3e-4 \
+  --warmup-steps 20 --weight-decay 0.1 --ema 0.995 --max-seconds 840 --eval-interval 150 \
+  --data $DATA --threads 2 --min-lr-ratio 0.02 --eval-seconds 100000 --eval-batches 14 --quiet --reset-prob 0.5 \
+  --out "$RUNS/mercutio-short" > "$RUNS/mercutio-short.log" 2>&1
