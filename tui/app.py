@@ -126,8 +126,9 @@ class ShakesApp(App):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "leave_field":  # in the footer while a text field has the keys (where ? is typed)
-            return isinstance(self.focused, Input) and not (isinstance(self.focused, SeedInput)
-                                                              and self.focused.replaces_all())
+            in_field = isinstance(self.focused, Input) and not (isinstance(self.focused, SeedInput)
+                                                                  and self.focused.replaces_all())
+            return in_field or (self.tour is not None and self.tour.is_open)  # Esc also leaves the tour
         return True
 
     def get_system_commands(self, screen):
