@@ -39,7 +39,8 @@ class ShakesApp(App):
     BINDINGS = [*(Binding(f"f{i}", f"show_tab('{tab}')", tab.capitalize(), show=False)  # the tabs name their keys
                   for i, tab in enumerate(("generate", "train", "gates", "insight"), start=1)),
                 Binding("question_mark", "help", "Help"), Binding("ctrl+q", "quit", "Quit"),
-                Binding("escape", "leave_field", "leave field, then ? Help")]  # shown in a text field only
+                Binding("escape", "leave_field", "leave field, then ? Help"),  # in the footer where ? is typed
+                Binding("escape", "leave_field(True)", show=False)]  # elsewhere in a text field
     COMMANDS = App.COMMANDS | {ShakesCommands}
 
     def __init__(self, *, weights_dir: Path = SHIPPED_DIR, training: TrainingSettings | None = None,
@@ -89,13 +90,13 @@ class ShakesApp(App):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    def action_leave_field(self) -> None:
+    def action_leave_field(self, quietly: bool = False) -> None:
         """Esc in a text field hands the keys back to the app (? for help, F1-F4, a pane's own keys)."""
         if isinstance(self.focused, Input):
             self.focused.blur()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "leave_field":  # in the footer while a text field has the keys (where ? is typed)
+        if action == "leave_field" and not parameters:  # the footer's, while a ? would be typed
             return isinstance(self.focused, Input) and not (isinstance(self.focused, SeedInput)
                                                               and self.focused.replaces_all())
         return True
