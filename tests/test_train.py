@@ -220,3 +220,25 @@ def test_the_trainer_is_given_the_identity_of_its_text(tmp_path, corpus):
     start = RunDir(tmp_path / "run").events()[0]
     assert start.data_path == text["data_path"]
     assert RunDir(tmp_path / "run").load_checkpoint()["data_sha256"] == text["data_sha256"]
+
+
+def test_a_stopped_runs_checkpoint_keeps_the_schedules_clock_at_its_last_step(tmp_path, corpus, monkeypatch):
+    """Stopping costs an evaluation and a checkpoint: that time is not the schedule's, so a resumed run's first
+    learning rate follows on from the last before the stop (a time budget's cosine)."""
+    import types
+
+    import shakes_tui.engine.training.trainer as trainer_module
+
+    clock = iter(range(10**6))
+    monkeypatch.setattr(trainer_module, "time", types.SimpleNamespace(perf_counter=lambda: float(next(clock))))
+
+    def stop_at_5(t):
+        if t.step == 5:
+            t.request_stop("signal")
+
+    cfg = tiny_config(max_steps=None, max_seconds=1000.0, eval_interval=1000, eval_seconds=10**6)
+    Trainer(cfg, corpus, RunDir(tmp_path / "run"), on_step=stop_at_5).run()
+    last_train = [e for e in RunDir(tmp_path / "run").events() if isinstance(e, Train)][-1]
+    finished = RunDir(tmp_path / "run").events()[-1]
+    saved = RunDir(tmp_path / "run").load_checkpoint()["elapsed"]
+    assert last_train.step == 5 and saved == last_train.elapsed < finished.elapsed, (last_train, saved, finished)

@@ -41,7 +41,8 @@ class ShakesApp(App):
     BINDINGS = [*(Binding(f"f{i}", f"show_tab('{tab}')", tab.capitalize(), show=False)  # the tabs name their keys
                   for i, tab in enumerate(("generate", "train", "gates", "insight"), start=1)),
                 Binding("question_mark", "help", "Help"), Binding("ctrl+q", "quit", "Quit"),
-                Binding("escape", "leave_field", "leave field, then ? Help"),  # shown in a text field only
+                Binding("escape", "leave_field", "leave field, then ? Help"),  # in the footer where ? is typed
+                Binding("escape", "leave_field(True)", show=False),  # elsewhere in a text field, and the tour
                 Binding("n", "tour(1)", "next step", show=False), Binding("p", "tour(-1)", "step back", show=False)]
     COMMANDS = App.COMMANDS | {ShakesCommands}
 
@@ -98,7 +99,7 @@ class ShakesApp(App):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    def action_leave_field(self) -> None:
+    def action_leave_field(self, quietly: bool = False) -> None:
         """Esc in a text field hands the keys back to the app (? for help, F1-F4, a pane's own keys); elsewhere
         it leaves the tour."""
         if isinstance(self.focused, Input):
@@ -125,10 +126,9 @@ class ShakesApp(App):
             self.tour.figures_ready(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "leave_field":  # in the footer while a text field has the keys (where ? is typed)
-            in_field = isinstance(self.focused, Input) and not (isinstance(self.focused, SeedInput)
-                                                                  and self.focused.replaces_all())
-            return in_field or (self.tour is not None and self.tour.is_open)  # Esc also leaves the tour
+        if action == "leave_field" and not parameters:  # the footer's, while a ? would be typed
+            return isinstance(self.focused, Input) and not (isinstance(self.focused, SeedInput)
+                                                              and self.focused.replaces_all())
         return True
 
     def get_system_commands(self, screen):

@@ -28,6 +28,7 @@ from shakes_tui.engine.training.pacing import EVAL_SHARE, EvalPacing
 from shakes_tui.engine.weights import load_weights, save_weights
 
 DEFAULT_SECONDS = 1200.0  # a run with neither --max-steps nor --max-seconds trains for 20 minutes
+BUDGET_SPENT = ("max_steps", "max_seconds")  # the stop reasons of a run that spent its budget
 
 
 @dataclass
@@ -254,8 +255,11 @@ class Trainer:
                 self.on_step(self)
         if losses:
             self._emit_train(losses, window_seconds)
+        trained = self.elapsed  # the schedule's clock at the last step
         if self.last_eval_step != self.step:
             self.evaluate()
+        if self.stop_reason not in BUDGET_SPENT:  # a stop asked for: what stopping costs (the evaluation above,
+            self.elapsed = trained  # the checkpoint) is not the schedule's time, so a resume goes on where it was
         self.checkpoint()
         self.emit(Finished(step=self.step, reason=self.stop_reason or "done", elapsed=round(self.elapsed, 2),
                            val_loss=self.best_val, eval_seconds=round(self.pacing.spent, 2)))
