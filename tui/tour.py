@@ -120,7 +120,7 @@ def measure_step(post, opening: int, step: Step, bank, names: tuple[str, ...], c
     """In a worker: the step's figures on the models the bank holds now."""
     models = {name: bank.get(name).loaded for name in names if bank.get(name).loaded is not None}
     try:
-        splits = corpus.split() if any(n.split(".")[0] in ("train", "val", "gap") for n in step.figures()) else None
+        splits = corpus.split() if step.needs_splits() else None
     except ShakesError:
         splits = None
     post(TourFigures(opening, measure(step, models, splits)))

@@ -40,7 +40,7 @@ def eval_main(argv: list[str] | None = None) -> int:
     p.add_argument("--record", action="store_true", help="write the measured losses into each file's metadata "
                    "(validation split only)")
     p.add_argument("--split", choices=("val", "train"), default="val",
-                   help=f"val (default: all {f'{111540:,}'} characters of the validation split on "
+                   help="val (default: every character of the validation split, 111,540 on "
                         "TinyShakespeare) or train: the last stretch of the training split as long as the "
                         "validation split (the characters just before it), measured the same way")
     p.add_argument("--stride", type=positive(int),

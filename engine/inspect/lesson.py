@@ -41,6 +41,7 @@ TABS = ("generate", "train", "gates", "insight")
 VIEWS = ("surprise", "span", "attention", "saturation", "compare")
 START_CHARS = 8  # start.MODEL: the first characters, where a model starting from nothing shows it
 SPLIT_SLICE = 4000  # train.MODEL and val.MODEL: characters scored on each split
+SPLIT_FIGURES = ("train", "val", "gap")
 PLACEHOLDER = re.compile(r"\{([a-z_]+(?:\.[\w]+)*)(?::([^{}]*))?\}")
 CHECK = re.compile(r"^\s*([a-z_]+(?:\.\w+)*|-?[0-9.]+)\s*(<=|>=|<|>)\s*([a-z_]+(?:\.\w+)*|-?[0-9.]+)\s*$")
 OPERATORS: dict[str, Callable[[float, float], bool]] = {
@@ -60,6 +61,10 @@ class Step:
     layer: int = 1  # the gated model's layer, counted from 1 as the app shows it
     check: str | None = None  # "FIGURE < FIGURE": the claim the body makes
     otherwise: str = ""  # said instead of the body where the check fails on the weights in use
+
+    def needs_splits(self) -> bool:
+        """Whether a figure it quotes is measured on the corpus's splits (train, val, gap)."""
+        return any(name.split(".")[0] in SPLIT_FIGURES for name in self.figures())
 
     def figures(self) -> list[str]:
         """Every figure the step quotes or checks, in order of appearance."""
@@ -133,36 +138,46 @@ def _is_number(text: str) -> bool:
 
 def measure(step: Step, models: Mapping[str, LoadedModel], splits: tuple[str, str] | None = None) -> dict[str, float]:
     """Every figure the step quotes, measured on ``models``; splits: (training text, validation text), for the
-    train, val and gap figures. A figure that cannot be measured (its model missing) is NaN."""
-    out: dict[str, float] = {}
-    for name in step.figures():
-        try:
-            out[name] = _measure_one(name, step, models, splits, out)
-        except (KeyError, ShakesError):
-            out[name] = math.nan
-    return out
+    train, val and gap figures. A figure that cannot be measured (its model missing) is NaN. What several figures
+    share (a model's surprise, its prediction shift, its split losses) is measured once."""
+    done: dict[tuple, object] = {}
 
+    def once(key: tuple, compute: Callable[[], object]):
+        if key not in done:
+            done[key] = compute()
+        return done[key]
 
-def _measure_one(name: str, step: Step, models: Mapping[str, LoadedModel], splits, done: dict) -> float:
-    kind, *rest = name.split(".")
-    if kind == "surprise":
-        return surprise(models[rest[0]].model, models[rest[0]].vocab, step.text).mean
-    if kind == "start":
-        return float(surprise(models[rest[0]].model, models[rest[0]].vocab, step.text).loss[:START_CHARS].mean())
-    if kind == "kl":
-        return float(prediction_shift(models[rest[0]], step.text, step.text_b)[int(rest[1]) - 1])
-    if kind == "forget":
-        return forget_gate(models, step, at_cursor=rest[0] == "at")
-    if kind in ("train", "val"):
+    def split(kind: str, name: str) -> float:
         if splits is None:
             raise ShakesError("no corpus")
         text = splits[0][-SPLIT_SLICE:] if kind == "train" else splits[1][:SPLIT_SLICE]
-        lesson = models[rest[0]]
-        return split_loss(lesson.model, encode_text(lesson.vocab, text)[0])
-    if kind == "gap":
-        return _measure_one(f"val.{rest[0]}", step, models, splits, done) - \
-            _measure_one(f"train.{rest[0]}", step, models, splits, done)
-    raise ShakesError(f"unknown figure {name}")
+        lesson = models[name]
+        return once((kind, name), lambda: split_loss(lesson.model, encode_text(lesson.vocab, text)[0]))
+
+    def one(figure: str) -> float:
+        kind, *rest = figure.split(".")
+        if kind in ("surprise", "start"):
+            lesson = models[rest[0]]
+            loss = once(("surprise", rest[0]), lambda: surprise(lesson.model, lesson.vocab, step.text).loss)
+            return float(loss.mean() if kind == "surprise" else loss[:START_CHARS].mean())
+        if kind == "kl":
+            shift = once(("kl", rest[0]), lambda: prediction_shift(models[rest[0]], step.text, step.text_b))
+            return float(shift[int(rest[1]) - 1])
+        if kind == "forget":
+            return forget_gate(models, step, at_cursor=rest[0] == "at")
+        if kind in ("train", "val"):
+            return split(kind, rest[0])
+        if kind == "gap":
+            return split("val", rest[0]) - split("train", rest[0])
+        raise ShakesError(f"unknown figure {figure}")
+
+    out: dict[str, float] = {}
+    for figure in step.figures():
+        try:
+            out[figure] = one(figure)
+        except (KeyError, IndexError, ShakesError):
+            out[figure] = math.nan
+    return out
 
 
 def prediction_shift(lesson: LoadedModel, text_a: str, text_b: str) -> torch.Tensor:

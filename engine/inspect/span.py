@@ -1,7 +1,7 @@
 """Memory span: how the loss depends on how far back a model may look, and how far back a change still matters.
 
 (a) loss(k): each scored position t is predicted from the last k characters only. A recurrent model starts
-    from a zero state k characters before t; a windowed model (Romeo) reads a window of k. Every k is scored
+    from its initial state k characters before t; a windowed model (Romeo) reads a window of k. Every k is scored
     on the same positions, so the differences between k are paired, not noise. ``unlimited``: the state
     carried from the start of the text (recurrent), the model's full window (windowed).
 (b) influence(k): with the full context, the character at t-k is replaced by another and the mean KL

@@ -21,6 +21,13 @@ def map_state(fn: Callable[[torch.Tensor], torch.Tensor], state: State) -> State
     return type(state)(map_state(fn, s) for s in state)
 
 
+def zip_state(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], a: State, b: State) -> State:
+    """Apply ``fn`` to the matching tensors of two states of the same structure."""
+    if isinstance(a, torch.Tensor):
+        return fn(a, b)
+    return type(a)(zip_state(fn, x, y) for x, y in zip(a, b, strict=True))
+
+
 class CharModel(nn.Module):
     """One interface for all three families: forward(idx, targets, state) -> (logits, loss, state)."""
 

@@ -19,7 +19,7 @@ from shakes_tui.engine.devices import compiled, resolve_device
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.generation.sampling import SampleSettings, sample_text
 from shakes_tui.engine.models import CharModel, build_model, config_from_dict, get_family, make_config
-from shakes_tui.engine.models.base import map_state
+from shakes_tui.engine.models.base import map_state, zip_state
 from shakes_tui.engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
 from shakes_tui.engine.training import distributed
 from shakes_tui.engine.training.checkpoint_checks import check_checkpoint
@@ -448,19 +448,8 @@ def carried_state(model: CharModel, state, fresh: torch.Tensor | None):
     start = model.initial_state(fresh.numel())
     if state is None:
         return start
-    keep = (~fresh).to(start_device(start)).view(1, -1, 1)
-    return zip_state(lambda carried, init: torch.where(keep, carried.detach(), init), state, start)
-
-
-def start_device(state) -> torch.device:
-    return state.device if isinstance(state, torch.Tensor) else start_device(state[0])
-
-
-def zip_state(fn, a, b):
-    """fn applied to the matching tensors of two states of the same structure."""
-    if isinstance(a, torch.Tensor):
-        return fn(a, b)
-    return type(a)(zip_state(fn, x, y) for x, y in zip(a, b, strict=True))
+    keep = (~fresh).view(1, -1, 1)
+    return zip_state(lambda carried, init: torch.where(keep.to(init.device), carried.detach(), init), state, start)
 
 
 class WeightAverage:
