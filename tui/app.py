@@ -81,6 +81,8 @@ class ShakesApp(App):
     def on_resize(self, event: events.Resize) -> None:
         long, short = self.sub_titles
         self.sub_title = long if event.size.width >= len(long) + HEADER_ROOM else short
+        if self.tour is not None:
+            self.tour.fit(event.size.height)
 
     def on_mount(self) -> None:
         self.run_in_thread(workers.load_models, self.bank, group="load")

@@ -17,6 +17,9 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Input, Static, TabbedContent
 
+SHORT_SCREEN = 20  # rows: below this the tour's panel is kept short ...
+SHORT_PANEL = 5  # ... to this many rows, borders included
+
 
 @dataclass
 class TourFigures(Message):
@@ -38,6 +41,10 @@ class TourPanel(VerticalScroll):
     def __init__(self, **kwargs) -> None:
         self.words = Static(id="tour-words")
         super().__init__(self.words, **kwargs)
+
+    def fit(self, screen_height: int) -> None:
+        """Under SHORT_SCREEN rows the panel keeps to three lines of words (it scrolls), so the view stays in sight."""
+        self.styles.max_height = SHORT_PANEL if screen_height < SHORT_SCREEN else "45%"
 
     def show(self, number: int, total: int, step: Step, figures: dict[str, float] | None) -> None:
         words, held = render(step, figures or {})
@@ -66,8 +73,13 @@ class Tour:
     def open(self, index: int = 0) -> None:
         if self.panel is None:
             self.panel = TourPanel(id="tour")
+            self.panel.fit(self.app.size.height)
             self.app.screen.mount(self.panel)
         self.go(index)
+
+    def fit(self, screen_height: int) -> None:
+        if self.panel is not None:
+            self.panel.fit(screen_height)
 
     def close(self) -> None:
         if self.panel is not None:
