@@ -142,7 +142,7 @@ class ShakesApp(LiveWeights, App):
 
     @on(SeedBar.Invalid)
     def invalid_settings(self, event: SeedBar.Invalid) -> None:
-        self.notify(event.reason, title="Cannot generate", severity="error")
+        self.notify(event.reason, title="Cannot generate", severity="error", markup=False)
 
     @on(GenerationProgress)
     @while_running
@@ -152,7 +152,7 @@ class ShakesApp(LiveWeights, App):
         self.query_one(GenerationRow).show(event)
         if event.done and event.notice and event.notice not in self.noticed:  # once, not once per model
             self.noticed.add(event.notice)
-            self.notify(event.notice, title="Seed", severity="warning")
+            self.notify(event.notice, title="Seed", severity="warning", markup=False)
         if event.done and event.model == self.gated:
             self.retrace(self.request.seed + event.text)
         if event.done:
@@ -176,7 +176,7 @@ class ShakesApp(LiveWeights, App):
     def worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             self.notify(f"{event.worker.group}: {event.worker.error}", title="Background task failed",
-                        severity="error")
+                        severity="error", markup=False)
 
     async def action_quit(self) -> None:
         """Running training is stopped with a checkpoint first."""

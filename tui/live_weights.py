@@ -30,7 +30,8 @@ class LiveWeights:
     @while_running
     def on_checkpoint_loaded(self, event: CheckpointLoaded) -> None:
         if event.error is not None:
-            self.notify(event.error, title=f"{event.model.capitalize()}: weights not loaded", severity="error")
+            self.notify(event.error, title=f"{event.model.capitalize()}: weights not loaded", severity="error",
+                        markup=False)
             return
         self.query_one(InsightPane).model_changed(event.model)
         if self.request is None:  # nothing generated yet: the pane's title says where its weights are from
