@@ -28,7 +28,7 @@ from tests.hostile import ALPHABET, hostile_weights
 KINDS = ["truncated", "random-bytes", "empty", "pickle", "torch-pickle", "oversized-header", "oversized-metadata",
          "negative-width", "string-width", "huge-width", "big-declared-width", "dropout-5", "unknown-setting",
          "short-vocabulary", "dict-vocabulary", "repeated-vocabulary", "vocab-not-json", "unknown-family",
-         "nan-weights", "wrong-shape"]
+         "nan-weights", "wrong-shape", "nested-header", "nested-config", "surrogate-vocabulary"]
 
 
 @pytest.fixture(scope="module")
