@@ -204,3 +204,20 @@ def test_any_line_decodes_to_an_event_within_bounds_or_is_refused(base, changes)
 def test_any_bytes_decode_or_are_refused(line):
     with contextlib.suppress(BadLine):  # anything else it raised would fail the test
         within_the_contract(decode(line))
+
+
+# ---- numbers on the command line: beyond a flag's limit is one line before any work, whatever the size -----------
+LIMITED = [(cli.train_main, ["--model", "romeo"], flag, limit) for flag, limit in
+           [("--threads", 1024), ("--n-layer", 128), ("--n-hidden", 16384), ("--n-embd", 16384),
+            ("--eval-batches", 10_000)]] + [(cli.sample_main, [], "-n", 100_000_000),
+                                            (cli.sample_main, [], "--threads", 1024)]
+
+
+@FAST
+@given(case=st.sampled_from(LIMITED), excess=st.integers(1, 10**40))
+def test_a_number_beyond_a_flags_limit_is_one_line_and_status_2(case, excess, capsys):
+    main, argv, flag, limit = case
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, flag, str(limit + excess)])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and f"{limit:,}" in err and len(err.strip().splitlines()) == 1, err
