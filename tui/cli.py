@@ -77,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
         refuse(f"--runs-dir {args.runs_dir} is a file, not a folder")
     if args.serve:
         try:
-            serve(argv, args.host, args.port)
+            serve(argv, args.host, args.port, args.max_sessions, args.token)
         except OSError as exc:  # the port is taken, or the host is not this machine's
             refuse(f"cannot serve on {args.host}:{args.port}: {exc.strerror or exc}")
         return
