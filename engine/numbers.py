@@ -51,3 +51,8 @@ def positive(kind: type) -> Number:
 
 def at_least_zero(kind: type) -> Number:
     return Number(kind, lambda v: v >= 0, "0 or more")
+
+
+def between(kind: type, lo, hi, why: str = "") -> Number:
+    """From lo to hi, both included; why: what a value beyond hi would do, for the message."""
+    return Number(kind, lambda v: lo <= v <= hi, f"from {lo:,} to {hi:,}{why}")

@@ -103,8 +103,8 @@ def read_header(path: str | os.PathLike) -> tuple[dict, dict[str, dict]]:
             if not 0 < length <= min(MAX_HEADER_BYTES, size - 8):
                 raise ShakesError(f"{path}: not a weights file this program wrote ({_bad_length(length, size)})")
             header = json.loads(f.read(length))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ShakesError(f"{path}: not a readable weights file ({type(exc).__name__})") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:  # RecursionError: JSON
+        raise ShakesError(f"{path}: not a readable weights file ({type(exc).__name__})") from None  # nested deep
     meta = header.pop("__metadata__", None) if isinstance(header, dict) else None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ShakesError(f"{path}: not a shakes-tui weights file (no '{FORMAT}' metadata)")
@@ -143,6 +143,8 @@ def checked_description(meta: dict):
     chars = _json_field(meta, "vocab", (list, str))
     if not all(isinstance(c, str) and len(c) == 1 for c in chars) or len(set(chars)) != len(chars):
         raise ShakesError("its vocabulary is not a list of distinct single characters")
+    if any("\ud800" <= c <= "\udfff" for c in chars):  # half of a UTF-16 pair: no text holds one, none prints
+        raise ShakesError("its vocabulary holds a lone surrogate (U+D800 to U+DFFF), not a character")
     if len(chars) != config.vocab_size:
         raise ShakesError(f"its vocabulary has {len(chars)} characters but its config says {config.vocab_size}")
     summary = _json_field(meta, "summary", dict, default="{}")
@@ -219,8 +221,8 @@ def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
 def _json_field(meta: dict, key: str, kind, default: str | None = None):
     try:
         value = json.loads(meta.get(key, default))
-    except (TypeError, json.JSONDecodeError):
-        raise ShakesError(f"its metadata's {key} is not JSON") from None
+    except (TypeError, json.JSONDecodeError, RecursionError):
+        raise ShakesError(f"its metadata's {key} is not JSON (or nested too deep)") from None
     if not isinstance(value, kind):
         raise ShakesError(f"its metadata's {key} is not a {getattr(kind, '__name__', 'list or string')}")
     return value

@@ -84,8 +84,25 @@ def hostile_weights(folder: Path, marker: Path, family: str = "mercutio") -> dic
         "unknown-family": with_metadata(good, folder / "unknown-family.safetensors", family="tybalt"),
         "nan-weights": with_metadata(good, folder / "nan-weights.safetensors", tensors=nan),
         "wrong-shape": _wrong_shape(good, folder / "wrong-shape.safetensors"),
+        "nested-header": _nested_header(good, folder / "nested-header.safetensors"),
+        "nested-config": with_metadata(good, folder / "nested-config.safetensors", config=_nested(100_000)),
+        "surrogate-vocabulary": with_metadata(good, folder / "surrogate-vocabulary.safetensors",
+                                              vocab=["\ud800", *ALPHABET.chars[1:]]),
     })
     return files
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _nested_header(good: Path, path: Path) -> Path:
+    """good's header with one more entry: JSON nested 100,000 deep (Python's parser recurses)."""
+    data = good.read_bytes()
+    length = struct.unpack("<Q", data[:8])[0]
+    header = data[8:8 + length].rstrip(b" ")[:-1] + b', "deep": ' + _nested(100_000).encode() + b"}"
+    path.write_bytes(struct.pack("<Q", len(header)) + header + data[8 + length:])
+    return path
 
 
 def _wrong_shape(good: Path, path: Path) -> Path:

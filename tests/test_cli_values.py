@@ -13,6 +13,7 @@ from tests.hostile import good_weights
 from tests.test_cli import run_cli
 
 NO_CUDA = not torch.cuda.is_available()
+HUGE = "99999999999999999999999"
 
 
 @pytest.mark.parametrize("main, argv, message", [
@@ -38,6 +39,15 @@ NO_CUDA = not torch.cuda.is_available()
     (cli.trace_main, [""], "empty"),
     (cli.trace_main, ["\u05d0\u05d1\u05d2"], "none of"),
     (cli.trace_main, ["hi", "--max-chars", "0"], "--max-chars"),
+    *[(main, [*argv, "--threads", HUGE], "from 1 to 1,024") for main, argv in
+      [(cli.train_main, ["--model", "romeo"]), (cli.sample_main, []), (cli.eval_main, []), (cli.trace_main, ["hi"])]],
+    (cli.train_main, ["--model", "mercutio", "--n-hidden", HUGE], "--n-hidden"),
+    (cli.train_main, ["--model", "romeo", "--n-embd", HUGE], "--n-embd"),
+    (cli.train_main, ["--model", "romeo", "--n-layer", HUGE], "from 1 to 128"),
+    (cli.sample_main, ["-n", HUGE], "from 0 to 100,000,000"),
+    (cli.train_main, ["--model", "romeo", "--eval-batches", HUGE], "from 1 to 10,000"),
+    (cli.train_main, ["--model", "romeo", "--lr", "1e30"], "at most 1"),
+    (cli.train_main, ["--model", "romeo", "--weight-decay", "1e30"], "from 0 to 1"),
 ])
 def test_nonsense_values_get_one_line_and_status_2(capsys, tmp_path, monkeypatch, main, argv, message):
     monkeypatch.chdir(tmp_path)

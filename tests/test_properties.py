@@ -8,14 +8,19 @@ right-to-left letters, lone surrogates, which Python strings may hold), plus the
 from __future__ import annotations
 
 import ast
+import contextlib
+import dataclasses
+import json
+import math
 
 import pytest
 import torch
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from shakes_tui.engine import cli
+from shakes_tui.engine import cli, runs
 from shakes_tui.engine.generation.sampling import SampleSettings, context_window, prepare_seed, stream
 from shakes_tui.engine.models import family_names
+from shakes_tui.engine.runs import BadLine, Checkpoint, Eval, Failed, Finished, Start, Train, decode, encode
 
 from tests.hostile import ALPHABET, good_weights
 
@@ -144,3 +149,75 @@ async def test_the_seed_box_takes_any_text(tiny_models, tmp_path):
                 assert len(app.query_one(f"#gen-{family}", GenerationPane).text) == 5, (family, seed[:20])
         assert not [w for w in app.workers if w.state == WorkerState.ERROR]
         assert not [n for n in app._notifications if n.severity == "error"]
+
+
+# ---- a run's metrics file from elsewhere: every line is an event within the contract's bounds, or skipped -------
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+hostile_values = st.one_of(
+    st.floats(),  # NaN, ±Infinity, ±1e308
+    st.integers(-10**40, 10**40), st.just(10**30), st.just(-1),
+    st.text(max_size=30), st.sampled_from(["[/nope]", "[/]", "[bold red]fake[/]", "[link=x]y", *SPECIAL]),
+    st.builds(lambda n: "x" * n, st.integers(4000, 20_000)),
+    st.none(), st.booleans(), st.dictionaries(st.text(max_size=5), st.integers(), max_size=3),
+    st.lists(st.integers(), max_size=3),
+)
+GOOD_EVENTS = [encode(e) for e in [
+    Start(model="mercutio", step=0, params=10, device="cpu", config={}, model_config={}),
+    Train(step=10, loss=2.5, lr=0.001, chars_per_s=5000.0, elapsed=1.5),
+    Eval(step=10, train_loss=2.4, val_loss=2.6, sample="to sea"),
+    Checkpoint(step=10, path="w.safetensors"),
+    Finished(step=10, reason="done", elapsed=1.5, val_loss=2.0),
+    Failed(step=11, reason="x")]]
+
+
+def within_the_contract(event) -> None:
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            lo, hi = f.metadata.get("range", runs.NUMBERS)
+            assert math.isfinite(value) and lo <= value <= hi, (f.name, value)
+        if isinstance(value, str):
+            assert len(value) <= max(runs.TEXT_CHARS, runs.SAMPLE_CHARS), f.name
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=st.sampled_from(GOOD_EVENTS), changes=st.dictionaries(st.sampled_from(
+    ["step", "loss", "lr", "chars_per_s", "elapsed", "train_loss", "val_loss", "sample", "model", "params", "device",
+     "path", "reason", "time", "world_size", "pid", "seconds", "eval_seconds", "config"]), hostile_values,
+    min_size=1, max_size=3))
+@example(base=GOOD_EVENTS[2], changes={"sample": "[/nope]" * 1000})
+def test_any_line_decodes_to_an_event_within_bounds_or_is_refused(base, changes):
+    line = json.dumps({**json.loads(base), **changes})
+    try:
+        event = decode(line)
+    except BadLine as exc:
+        assert "\n" not in str(exc) and len(str(exc)) < 300
+        return
+    within_the_contract(event)
+
+
+@settings(max_examples=100, deadline=None)
+@given(line=st.binary(max_size=200) | st.builds(_nested, st.integers(1, 200_000)) | st.text(max_size=200))
+def test_any_bytes_decode_or_are_refused(line):
+    with contextlib.suppress(BadLine):  # anything else it raised would fail the test
+        within_the_contract(decode(line))
+
+
+# ---- numbers on the command line: beyond a flag's limit is one line before any work, whatever the size -----------
+LIMITED = [(cli.train_main, ["--model", "romeo"], flag, limit) for flag, limit in
+           [("--threads", 1024), ("--n-layer", 128), ("--n-hidden", 16384), ("--n-embd", 16384),
+            ("--eval-batches", 10_000)]] + [(cli.sample_main, [], "-n", 100_000_000),
+                                            (cli.sample_main, [], "--threads", 1024)]
+
+
+@FAST
+@given(case=st.sampled_from(LIMITED), excess=st.integers(1, 10**40))
+def test_a_number_beyond_a_flags_limit_is_one_line_and_status_2(case, excess, capsys):
+    main, argv, flag, limit = case
+    with pytest.raises(SystemExit) as exited:
+        main([*argv, flag, str(limit + excess)])
+    err = capsys.readouterr().err
+    assert exited.value.code == 2 and f"{limit:,}" in err and len(err.strip().splitlines()) == 1, err

@@ -1,10 +1,12 @@
 """The run directory's contract: typed events, one encoder and decoder, a follower that never fails."""
 
 import json
-import math
+import os
 
 import pytest
+from shakes_tui.engine import runs
 from shakes_tui.engine.runs import (
+    SAMPLE_CHARS,
     BadLine,
     Checkpoint,
     Eval,
@@ -38,9 +40,9 @@ def test_every_event_survives_encode_and_decode(event):
     assert decode(line.encode()) == event
 
 
-def test_an_int_is_a_fine_float_and_a_loss_may_be_nan():
-    event = decode(TRAIN_LINE.replace('"loss": 2.0', '"loss": NaN') % 3)
-    assert isinstance(event, Train) and event.chars_per_s == 10.0 and math.isnan(event.loss)
+def test_an_int_is_a_fine_float():
+    event = decode(TRAIN_LINE % 3)
+    assert isinstance(event, Train) and event.chars_per_s == 10.0
 
 
 def test_unknown_extra_keys_are_ignored():
@@ -61,8 +63,18 @@ def test_unknown_extra_keys_are_ignored():
     (TRAIN_LINE % "true", "train.step"),
     ('{"type": "checkpoint", "step": 1}', "without path"),
     ('{"type": "checkpoint", "step": 1, "path": 3}', "checkpoint.path"),
-    (TRAIN_LINE.replace('"lr": 0.1', '"lr": NaN') % 1, "not a finite number"),
-    (TRAIN_LINE.replace('"elapsed": 1.0', '"elapsed": Infinity') % 1, "not a finite number"),
+    (TRAIN_LINE.replace('"lr": 0.1', '"lr": NaN') % 1, "train.lr is nan, not a number"),
+    (TRAIN_LINE.replace('"elapsed": 1.0', '"elapsed": Infinity') % 1, "train.elapsed is inf"),
+    (TRAIN_LINE.replace('"loss": 2.0', '"loss": NaN') % 1, "train.loss is nan"),
+    (TRAIN_LINE.replace('"loss": 2.0', '"loss": -Infinity') % 1, "train.loss is -inf"),
+    (TRAIN_LINE.replace('"loss": 2.0', '"loss": 1e308') % 1, "train.loss is 1e[+]308, not a number from 0 to 1e[+]06"),
+    (TRAIN_LINE.replace('"loss": 2.0', '"loss": -1e308') % 1, "train.loss is -1e[+]308"),
+    (TRAIN_LINE % 10**30, "train.step is about 1e[+]30, not a number from 0 to 1e[+]15"),
+    (TRAIN_LINE % 10**400, "train.step is about 1e[+]400"),
+    (TRAIN_LINE % -1, "train.step is -1"),
+    ('{"type": "eval", "step": 1, "train_loss": 2, "val_loss": NaN, "sample": "x"}', "eval.val_loss is nan"),
+    ('{"type": "checkpoint", "step": 1, "path": "%s"}' % ("p" * 5000), "checkpoint.path is 5,000 characters"),
+    ("[" * 100_000 + "]" * 100_000, "not JSON [(]RecursionError[)]"),
     ('{"type": "start", "model": "x", "step": 0, "params": 1, "device": "cpu", "config": [], "model_config": {}}',
      "start.config"),
     ('{"type": "finished", "step": 1, "reason": "done", "elapsed": 1.0, "val_loss": "low"}', "finished.val_loss"),
@@ -70,6 +82,41 @@ def test_unknown_extra_keys_are_ignored():
 def test_a_malformed_line_is_refused_with_a_reason(line, why):
     with pytest.raises(BadLine, match=why):
         decode(line)
+
+
+def test_a_long_sample_is_cut_on_reading():
+    event = decode('{"type": "eval", "step": 1, "train_loss": 2, "val_loss": 2, "sample": "%s"}' % ("ab" * 10**6))
+    assert event.sample == "ab" * (SAMPLE_CHARS // 2)
+
+
+def test_the_follower_reads_a_long_history_in_chunks(tmp_path):
+    run = RunDir(tmp_path / "run").create()
+    run.metrics_path.write_text("".join(TRAIN_LINE % i + "\n" for i in range(200_000)))
+    follower, sizes = Follower(run.path), []
+    while not sizes or not follower.at_end:
+        sizes.append(len(follower.read_new()))
+    assert sum(sizes) == 200_000 and max(sizes) < 20_000 and len(sizes) > 5
+    assert RunDir(run.path).events()[-1].step == 199_999  # events() reads them all
+
+
+def test_a_line_too_long_to_hold_is_skipped_and_counted_and_the_next_is_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(runs, "MAX_LINE_BYTES", 5000)
+    run = RunDir(tmp_path / "run").create()
+    run.metrics_path.write_text(TRAIN_LINE % 1 + "\n" + "x" * 20_000 + "\n" + TRAIN_LINE % 2 + "\n")
+    follower = Follower(run.path)
+    steps = [e.step for _ in range(40) for e in follower.read_new(max_bytes=1000)]
+    assert steps == [1, 2] and follower.skipped == 1 and len(follower.buffer) == 0
+
+
+@pytest.mark.parametrize("kind", ["FIFO", "folder"])
+def test_a_metrics_path_that_is_not_a_regular_file_is_refused_without_blocking(tmp_path, kind):
+    run = RunDir(tmp_path / "run").create()
+    os.mkfifo(run.metrics_path) if kind == "FIFO" else run.metrics_path.mkdir()
+    follower = Follower(run.path)
+    assert list(follower.batches(poll=0.01, until_final=False)) == []  # ends at once: nothing will ever be read
+    warning = follower.take_warning()
+    assert f"is a {kind}, not a regular file" in warning and "\n" not in warning
+    assert follower.take_warning() is None
 
 
 def test_follower_skips_a_torn_last_line_and_a_garbage_middle_line_and_says_so_once(tmp_path):

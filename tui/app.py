@@ -114,7 +114,7 @@ class ShakesApp(App):
             try:
                 self.tour = Tour(self, load_tour(DEFAULT_TOUR, self.names))
             except ShakesError as exc:
-                self.notify(str(exc), title="No tour", severity="error")
+                self.notify(str(exc), title="No tour", severity="error", markup=False)
                 return
         self.tour.open()
 
@@ -183,7 +183,7 @@ class ShakesApp(App):
 
     @on(SeedBar.Invalid)
     def invalid_settings(self, event: SeedBar.Invalid) -> None:
-        self.notify(event.reason, title="Cannot generate", severity="error")
+        self.notify(event.reason, title="Cannot generate", severity="error", markup=False)
 
     @on(GenerationProgress)
     @while_running
@@ -193,7 +193,7 @@ class ShakesApp(App):
         self.query_one(GenerationRow).show(event)
         if event.done and event.notice and event.notice not in self.noticed:  # once, not once per model
             self.noticed.add(event.notice)
-            self.notify(event.notice, title="Seed", severity="warning")
+            self.notify(event.notice, title="Seed", severity="warning", markup=False)
         if event.done and event.model == self.gated:
             self.retrace(self.request.seed + event.text)
         if event.done:
@@ -232,7 +232,8 @@ class ShakesApp(App):
     def show_new_weights(self, event: CheckpointLoaded) -> None:
         """A model's weights changed: its panes show them (and rewrite the last seed with them)."""
         if event.error is not None:
-            self.notify(event.error, title=f"{event.model.capitalize()}: weights not loaded", severity="error")
+            self.notify(event.error, title=f"{event.model.capitalize()}: weights not loaded", severity="error",
+                        markup=False)
             return
         self.query_one(InsightPane).model_changed(event.model)
         if self.request is None:  # nothing generated yet: the pane's title says where its weights are from
@@ -246,7 +247,7 @@ class ShakesApp(App):
     def worker_failed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
             self.notify(f"{event.worker.group}: {event.worker.error}", title="Background task failed",
-                        severity="error")
+                        severity="error", markup=False)
 
     async def action_quit(self) -> None:
         """Running training is stopped with a checkpoint first."""

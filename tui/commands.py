@@ -19,9 +19,9 @@ def save_screenshot(app) -> None:
     try:
         path = Path(app.save_screenshot(path=str(Path.cwd()))).resolve()
     except OSError as exc:
-        app.notify(f"could not save the screenshot: {exc}", severity="error")
+        app.notify(f"could not save the screenshot: {exc}", severity="error", markup=False)
         return
-    app.notify(f"screenshot saved: {path}", timeout=8)
+    app.notify(f"screenshot saved: {path}", timeout=8, markup=False)
 
 
 def _gates(app, action: str) -> None:

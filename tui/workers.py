@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 from shakes_tui.engine.generation.sampling import SampleSettings, prepare_seed, stream
-from shakes_tui.engine.runs import Follower
+from shakes_tui.engine.runs import Follower, Start
 from shakes_tui.engine.shipped import shipped_path
 from shakes_tui.engine.training.resumable import resumable
 from shakes_tui.tui.bank import ModelBank, Slot
@@ -76,16 +76,28 @@ def trace(post: Post, slot: Slot, text: str) -> None:
         post(TraceReady(slot.loaded.vocab.decode(prepared.ids), arrays))
 
 
-def follow_run(post: Post, model: str, run_path: Path, process: TrainingProcess | None, poll: float = 0.2) -> None:
-    """Post a run's new events until its process ends (or, when only watching, until cancelled)."""
+def follow_run(post: Post, model: str | None, run_path: Path, process: TrainingProcess | None,
+               poll: float = 0.2) -> None:
+    """Post a run's new events, a batch at a time, until its process ends (or, when only watching, until
+    cancelled or the file is refused). A watched run (model None) is named by its first batch's start event,
+    else by its folder."""
     worker = get_current_worker()
+    lower_priority()  # a long history is decoded here: the event loop goes first
     follower = Follower(run_path)
 
     def should_stop() -> bool:
         return worker.is_cancelled or (process is not None and not process.running)
 
+    read_since = time.perf_counter()
     for events in follower.batches(poll=poll, should_stop=should_stop, until_final=False):
+        if model is None:
+            model = next((e.model for e in events if isinstance(e, Start)), run_path.name)
         post(TrainingEvents(model, events, follower.take_warning()))
+        if not follower.at_end:  # a long history, a chunk at a time: the event loop gets as long as each took
+            time.sleep(min(time.perf_counter() - read_since, 0.25))
+        read_since = time.perf_counter()
+    if warning := follower.take_warning():  # a file refused (a FIFO): said once, in one line
+        post(TrainingEvents(model or run_path.name, [], warning))
     if process is not None and not worker.is_cancelled:
         error = process.last_error()
         process.discard_if_never_started()

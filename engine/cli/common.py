@@ -19,6 +19,8 @@ from shakes_tui.engine.models import display_name, family_names
 from shakes_tui.engine.numbers import BadNumber, Number
 from shakes_tui.engine.threads import set_threads
 
+# Upper limits at parse time: far beyond any use, far below what would overflow or never end.
+MAX_THREADS = 1024  # torch takes a C int, and beyond the cores there is nothing to gain
 TRACE_CHARS = 5000  # a trace holds 6 x layers x units floats per character: 5,000 of Mercutio's is 180 MB
 DATA_HELP = f"the training text (default: ${DATA_ENV}, else the cached or downloaded TinyShakespeare)"
 
@@ -76,7 +78,7 @@ def _set_threads(threads: int | None, per_character: bool = False) -> None:
 
 
 def _threads_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--threads", type=positive(int), help=THREADS_HELP)
+    p.add_argument("--threads", type=between(int, 1, MAX_THREADS), help=THREADS_HELP)
 
 
 def _number(kind, ok, what: str):
@@ -105,6 +107,11 @@ def positive(kind):
 
 def at_least_zero(kind):
     return flag(numbers.at_least_zero(kind))
+
+
+def between(kind, lo, hi, why: str = ""):
+    """A number from lo to hi (both included); why: what a value beyond hi would do, for the message."""
+    return flag(numbers.between(kind, lo, hi, why))
 
 
 rng_seed = flag(RNG_SEED)

@@ -9,6 +9,7 @@ from shakes_tui.engine.cli.common import (
     _set_threads,
     _threads_flag,
     at_least_zero,
+    between,
     flag,
     rng_seed,
     user_errors,
@@ -28,6 +29,8 @@ from shakes_tui.engine.models import SAMPLED_BY_DEFAULT, family_names
 from shakes_tui.engine.shipped import weights_for
 from shakes_tui.engine.weights import load_weights
 
+MAX_CHARS = 100_000_000  # about a day at Romeo's speed on a CPU
+
 
 @user_errors
 def sample_main(argv: list[str] | None = None) -> int:
@@ -35,7 +38,8 @@ def sample_main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default=SAMPLED_BY_DEFAULT, choices=family_names(), help="which shipped model")
     p.add_argument("--weights", help="a weights file (overrides --model)")
     p.add_argument("--seed", default="\n", help="text to continue")
-    p.add_argument("-n", type=at_least_zero(int), default=500, help="characters to generate")
+    p.add_argument("-n", type=between(int, 0, MAX_CHARS, " (more would take weeks)"), default=500,
+                   help=f"characters to generate (at most {MAX_CHARS:,})")
     p.add_argument("--temperature", type=flag(TEMPERATURE), default=DEFAULT_TEMPERATURE,
                    help=f"0 (or below {GREEDY_BELOW:g}) for greedy")
     p.add_argument("--top-k", type=flag(TOP_K))

@@ -19,6 +19,7 @@ from shakes_tui.engine.cli.common import (
     _set_threads,
     add_machine_flags,
     at_least_zero,
+    between,
     positive,
     rng_seed,
     user_errors,
@@ -35,7 +36,10 @@ from shakes_tui.engine.training.checkpoint_checks import check_checkpoint
 from shakes_tui.engine.training.parent_watch import watch_parent
 from shakes_tui.engine.training.trainer import TRAIN_CONFIG_KEYS, Trainer, default_config, resume_trainer
 from shakes_tui.engine.training.write_failures import errors_not_signals, prepare_run_dir, write_failure
-from shakes_tui.engine.weights import read_metadata
+from shakes_tui.engine.weights import CONFIG_LIMITS, read_metadata
+
+MAX_EVAL_BATCHES = 10_000  # windows per estimate (8 by default)
+DIVERGES = " (beyond it, AdamW trains into NaN)"
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -51,11 +55,14 @@ def train_parser() -> argparse.ArgumentParser:
     g.add_argument("--max-steps", type=at_least_zero(int))
     g.add_argument("--max-seconds", type=positive(float))
     g = p.add_argument_group("optimisation (defaults depend on the model)")
-    for flag, kind in [("--batch-size", positive(int)), ("--seq-len", positive(int)), ("--lr", positive(float)),
+    for flag, kind in [("--batch-size", positive(int)), ("--seq-len", positive(int)),
+                       ("--lr", _number(float, lambda v: 0 < v <= 1, f"above 0 and at most 1{DIVERGES}")),
                        ("--min-lr-ratio", _number(float, lambda v: 0 <= v <= 1, "between 0 and 1")),
-                       ("--weight-decay", at_least_zero(float)), ("--warmup-steps", positive(int)),
+                       ("--weight-decay", _number(float, lambda v: 0 <= v <= 1, f"from 0 to 1{DIVERGES}")),
+                       ("--warmup-steps", positive(int)),
                        ("--grad-clip", at_least_zero(float)), ("--eval-interval", positive(int)),
-                       ("--eval-seconds", positive(float)), ("--eval-batches", positive(int)),
+                       ("--eval-seconds", positive(float)),
+                       ("--eval-batches", between(int, 1, MAX_EVAL_BATCHES, " (each evaluation would never end)")),
                        ("--checkpoint-interval", positive(int)), ("--log-interval", positive(int)),
                        ("--rng-seed", rng_seed)]:
         g.add_argument(flag, type=kind)
@@ -75,8 +82,8 @@ def train_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("model size (defaults: the shipped preset)")
     g.add_argument("--preset", default="default", help="named size (and the settings it needs): "
                    f"{_preset_names()}; quick learns in about two minutes on a 2-core CPU")
-    for flag in ["--n-layer", "--n-hidden", "--n-embd", "--n-head", "--block-size"]:
-        g.add_argument(flag, type=positive(int))
+    for flag in ["--n-layer", "--n-hidden", "--n-embd", "--n-head", "--block-size"]:  # what a weights file may hold
+        g.add_argument(flag, type=between(int, 1, CONFIG_LIMITS[flag[2:].replace("-", "_")]))
     g.add_argument("--dropout", type=_number(float, lambda v: 0 <= v < 1, "at least 0 and below 1"))
     g.add_argument("--rope", action=argparse.BooleanOptionalAction,
                    help="romeo: rotary positions (RoPE) instead of a learned position embedding")

@@ -97,7 +97,7 @@ class InsightPane(Vertical, can_focus=True):
         except ShakesError as exc:  # the views stay on the seed, and the header says so
             self.source = "seed"
             self.describe()
-            self.notify(str(exc), title="No validation passage", severity="error")
+            self.notify(str(exc), title="No validation passage", severity="error", markup=False)
             return None
 
     def slots(self) -> list[Slot]:

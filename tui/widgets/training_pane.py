@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.text import Text
 from shakes_tui.engine.models import display_name
 from shakes_tui.engine.numbers import BadNumber, positive
 from shakes_tui.engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
@@ -117,7 +118,8 @@ class TrainingPane(Widget):
                                                 more_time=action == "more-time")
         self.set_status(status)
         if process is not None and action in ("resume", "more-time"):  # the schedule, in full where it is cut
-            self.notify(status.split(": ", 1)[1], title=f"{model.capitalize()}: the schedule", timeout=8)
+            self.notify(status.split(": ", 1)[1], title=f"{model.capitalize()}: the schedule", timeout=8,
+                        markup=False)
         if process is not None:
             new_run = action not in ("resume", "more-time")
             if new_run:  # none of the last run's figures
@@ -126,12 +128,11 @@ class TrainingPane(Widget):
             self._follow(model, process.run.path, process, group=f"follow-{model}")
 
     def follow_run_dir(self, run_dir: Path) -> None:
-        """Follow a run started elsewhere, named by its start event (else by its folder)."""
-        starts = [e for e in RunDir(run_dir).events() if isinstance(e, Start)]
+        """Follow a run started elsewhere (its worker names it by its start event, else by its folder)."""
         self.set_status(f"watching {run_dir}")
-        self._follow(starts[0].model if starts else run_dir.name, run_dir, None, group=f"watch-{run_dir}")
+        self._follow(None, run_dir, None, group=f"watch-{run_dir}")
 
-    def _follow(self, model: str, run_dir: Path, process, group: str) -> None:
+    def _follow(self, model: str | None, run_dir: Path, process, group: str) -> None:
         """Posts come back to this pane; the app runs the worker, so its failures reach the app's handler."""
         work = functools.partial(workers.follow_run, self.post_message, model, run_dir, process)
         self.app.run_worker(work, thread=True, group=group, exclusive=True, exit_on_error=False)
@@ -154,7 +155,7 @@ class TrainingPane(Widget):
     def show_training(self, event: TrainingEvents) -> None:
         self.show_events(event.model, event.events)
         if event.warning:
-            self.notify(event.warning, title=display_name(event.model), severity="warning")
+            self.notify(event.warning, title=display_name(event.model), severity="warning", markup=False)
         checkpoints = [e for e in event.events if isinstance(e, Checkpoint)]
         if checkpoints and self.query_one("#follow-checkpoints", Checkbox).value and event.model in self.names:
             val_step, val = self.last_val.get(event.model, (None, None))
@@ -174,20 +175,27 @@ class TrainingPane(Widget):
 
     def set_status(self, text: str) -> None:
         status = self.query_one("#status", Static)
-        status.update(text)
-        status.tooltip = text  # the whole line, where a narrow terminal cuts it
+        status.update(Text(text))  # it may name a run's model, path or error: no markup
+        status.tooltip = Text(text)  # the whole line, where a narrow terminal cuts it
 
     def show_events(self, model: str, events: list[Event]) -> None:
+        """A batch of a run's events (a long history comes in batches of thousands): the table's row is
+        updated once, with the latest of each figure, and the sample shown is the latest."""
         self.query_one(LossChart).add_events(model, events)
-        for event in events:
-            self.query_one(RunsTable).update_row(model, row_values(event))
-            if isinstance(event, Finished):
-                self.endings[model] = event.reason
-            if isinstance(event, Eval):
-                self.last_val[model] = (event.step, event.val_loss)
-                sample = self.query_one("#sample", Static)
-                sample.border_title = f"{model} · step {event.step} sample"
-                sample.update(event.sample)
+        latest = {type(e): (i, e) for i, e in enumerate(events)}  # the last event of each kind, and where
+        row = {}
+        for _, event in sorted(latest.values(), key=lambda pair: pair[0]):  # in order: the last status wins
+            row.update(row_values(event))
+        if Finished in latest:
+            self.endings[model] = latest[Finished][1].reason
+        last_eval = latest.get(Eval, (0, None))[1]
+        if row:
+            self.query_one(RunsTable).update_row(model, row)
+        if last_eval is not None:
+            self.last_val[model] = (last_eval.step, last_eval.val_loss)
+            sample = self.query_one("#sample", Static)
+            sample.border_title = Text(f"{model} · step {last_eval.step} sample")
+            sample.update(Text(last_eval.sample))  # text from a file, shown as it is (never as markup)
 
     def set_row_status(self, model: str, status: str) -> None:
         self.query_one(RunsTable).update_row(model, {"status": status})
@@ -209,10 +217,11 @@ class RunsTable(DataTable):
             self.add_column(HEADERS.get(column, column), key=column)  # estimates: see the help
 
     def update_row(self, model: str, values: dict) -> None:
+        """Cells are Text: a model's name comes from a run's file, and DataTable reads a str as markup."""
         if model not in self.rows:
-            self.add_row(model, *[""] * (len(COLUMNS) - 1), key=model)
+            self.add_row(cell(model), *[cell("")] * (len(COLUMNS) - 1), key=model)
         for column, value in values.items():
-            self.update_cell(model, column, str(value), update_width=True)  # "val" must widen for "2.143"
+            self.update_cell(model, column, cell(value), update_width=True)  # "val" must widen for "2.143"
 
     def starting(self, model: str, new_run: bool) -> None:
         """A run starts (its figures cleared) or resumes (its figures kept until new ones come)."""
@@ -221,6 +230,11 @@ class RunsTable(DataTable):
     def update_rows(self, models: list[str], values: dict) -> None:
         for model in models:
             self.update_row(model, values)
+
+
+def cell(value) -> Text:
+    """A table cell's text as it is, as DataTable draws a str it does not read as markup."""
+    return Text(str(value), end="")
 
 
 def row_values(e: Event) -> dict:
