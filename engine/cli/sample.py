@@ -8,7 +8,6 @@ from shakes_tui.engine.cli.common import (
     Parser,
     _set_threads,
     _threads_flag,
-    at_least_zero,
     between,
     flag,
     rng_seed,

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.text import Text
 from shakes_tui.engine.models import display_name
 from shakes_tui.engine.numbers import BadNumber, positive
-from shakes_tui.engine.runs import Checkpoint, Eval, Event, Failed, Finished, RunDir, Start, Train
+from shakes_tui.engine.runs import Checkpoint, Eval, Event, Failed, Finished, Train
 from shakes_tui.tui import workers
 from shakes_tui.tui.messages import Resumable, TrainingEnded, TrainingEvents
 from shakes_tui.tui.training import TrainingController, TrainingSettings, clock, default_minutes, wait_all
