@@ -107,6 +107,7 @@ async def test_span_is_measured_in_a_worker_and_cached_per_weights(tiny_app, tmp
         np.testing.assert_allclose(results["mercutio"].loss, direct.loss, atol=1e-4)
         summary = str(tiny_app.query_one("#span-summary", Static).render())
         assert f"span {direct.span or '>256'}" in summary
+        assert f"influence 32 back {direct.influence_at(32):.1e} · below 0.001 nats from" in summary
         cached = jobs.span_cache_path(mercutio.path, jobs.APP_SPAN)
         assert cached.is_file()
     again = make_app(tmp_path, weights_dir=tmp_path / "weights", data=big_text_file(tmp_path))

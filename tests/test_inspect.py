@@ -9,7 +9,7 @@ from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.inspect.attention import attention
 from shakes_tui.engine.inspect.copying import CopyIndex, suffix_array
 from shakes_tui.engine.inspect.saturation import saturation
-from shakes_tui.engine.inspect.span import SpanSettings, memory_span, replacements
+from shakes_tui.engine.inspect.span import GRID, SpanResult, SpanSettings, memory_span, replacements
 from shakes_tui.engine.inspect.surprise import surprise
 from shakes_tui.engine.models import build_model, make_config
 from shakes_tui.engine.models.base import CharModel
@@ -91,7 +91,21 @@ def test_a_model_that_copies_the_previous_character_has_span_1():
     assert result.span == 1
     assert np.allclose(result.loss, result.unlimited)
     assert result.influence[0] > 1 and np.all(result.influence[1:] == 0)
-    assert result.influence_fades_at == 2
+    assert result.influence_gone_at == 2
+
+
+def span_with_influence(influence: list[float]) -> SpanResult:
+    return SpanResult(list(GRID), np.full(len(GRID), 2.0), 2.0, np.array(influence), 8, 8)
+
+
+def test_influence_is_gone_from_the_k_after_which_it_stays_below_a_thousandth_of_a_nat():
+    falls = [0.5, 0.1, 0.01, 0.002, 0.0005, 0.003, 0.0009, *[0.0001] * (len(GRID) - 7)]  # k = 1, 2, 3, 4, 6, 8, ...
+    assert span_with_influence(falls).influence_gone_at == 12  # the 0.003 at k = 8 came back above
+    assert span_with_influence([0.01] * len(GRID)).influence_gone_at is None  # never within the grid
+    assert span_with_influence([0.0] * len(GRID)).influence_gone_at == 1
+    far = span_with_influence([float(k) for k in GRID])
+    assert far.influence_at(32) == 32.0 and far.to_json()["influence_at_32"] == 32.0
+    assert far.to_json()["influence_gone_below"] == 0.001
 
 
 @torch.no_grad()

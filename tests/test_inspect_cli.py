@@ -49,6 +49,9 @@ def test_span_json_on_any_weights_and_text(tiny_weights, corpus, capsys):
         assert r["context"] == list(GRID) and len(r["loss"]) == len(r["influence"]) == len(GRID)
         assert r["positions"] == 64 and r["influence_positions"] == 16
         assert r["span"] is None or r["span"] in GRID
+        assert r["influence_at_32"] == r["influence"][GRID.index(32)]
+        gone = r["influence_gone_at"]
+        assert gone is None or all(v < 0.001 for k, v in zip(GRID, r["influence"], strict=True) if k >= gone)
     romeo = result[tiny_weights["romeo"]]  # block 32: nothing further back is seen
     assert romeo["loss"][GRID.index(32):] == [romeo["unlimited"]] * (len(GRID) - GRID.index(32))
     assert romeo["influence"][GRID.index(48):] == [0.0] * (len(GRID) - GRID.index(48))

@@ -19,7 +19,7 @@ from shakes_tui.engine.inspect.attention import attention
 from shakes_tui.engine.inspect.context import first_family_with
 from shakes_tui.engine.inspect.copying import CopyIndex
 from shakes_tui.engine.inspect.saturation import GATE_NAMES, saturation
-from shakes_tui.engine.inspect.span import GRID, SpanSettings, memory_span
+from shakes_tui.engine.inspect.span import FAR, GONE, GRID, SpanSettings, memory_span
 from shakes_tui.engine.inspect.surprise import surprise
 from shakes_tui.engine.models import family_names
 from shakes_tui.engine.shipped import weights_for
@@ -165,8 +165,9 @@ def _span_table(results: dict) -> list[str]:
     lines.append("")
     for n in names:
         r = results[n]
+        gone = f"k={r['influence_gone_at']}" if r["influence_gone_at"] else f"not within {GRID[-1]}"
         lines.append(f"{n:<10} span {r['span'] or '>256'} chars, gain beyond 16 chars {r['gain_beyond_16']:.4f} "
-                     f"nats, influence below 1 % of k=1 from k={r['influence_fades_at'] or '>256'}  "
+                     f"nats, influence {FAR} back {r[f'influence_at_{FAR}']:.2e} nats, below {GONE:g} from {gone}  "
                      f"({r['positions']} positions, influence over {r['influence_positions']}; {r['seconds']:.0f} s)")
     return lines
 

@@ -28,7 +28,8 @@ from shakes_tui.engine.models.transformer import RomeoState
 
 GRID = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256)
 NEAR_UNLIMITED = 0.01  # nats: the span is the smallest k whose loss is this close to the unlimited loss
-FADED = 0.01  # influence is "gone" below this share of its value at k = 1
+GONE = 0.001  # nats: influence below this is gone (an absolute level, so that the models part at different k)
+FAR = 32  # characters back: the distance at which the summaries compare the models' influence
 CHUNK = 1024  # characters per call when carrying a recurrent state through a long text
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -65,17 +66,26 @@ class SpanResult:
     def gain_beyond(self, k: int = 16) -> float:
         return float(self.loss[self.context.index(k)] - self.unlimited)
 
+    def influence_at(self, k: int = FAR) -> float:
+        """The mean KL (nats) when the character k back is replaced (k on the grid)."""
+        return float(self.influence[self.context.index(k)])
+
     @property
-    def influence_fades_at(self) -> int | None:
-        """The smallest k at which influence is below 1 % of its value at k = 1 (None: never on the grid)."""
-        first = self.influence[0]
-        return next((k for k, v in zip(self.context, self.influence, strict=True) if v < FADED * first), None)
+    def influence_gone_at(self) -> int | None:
+        """The smallest k from which influence stays below GONE nats (None: not within the grid)."""
+        above = [k for k, v in zip(self.context, self.influence, strict=True) if v >= GONE]
+        if not above:
+            return self.context[0]
+        later = [k for k in self.context if k > above[-1]]
+        return later[0] if later else None
 
     def to_json(self) -> dict:
         gain = self.gain_beyond(16) if 16 in self.context else None
+        far = round(self.influence_at(FAR), 6) if FAR in self.context else None
         return {"context": self.context, "loss": _rounded(self.loss), "unlimited": round(self.unlimited, 4),
                 "span": self.span, "gain_beyond_16": None if gain is None else round(gain, 4),
-                "influence": _rounded(self.influence, 6), "influence_fades_at": self.influence_fades_at,
+                "influence": _rounded(self.influence, 6), f"influence_at_{FAR}": far,
+                "influence_gone_at": self.influence_gone_at, "influence_gone_below": GONE,
                 "positions": self.positions, "influence_positions": self.influence_positions}
 
     @classmethod
@@ -183,8 +193,8 @@ def replacements(ids: torch.Tensor, seed: int) -> torch.Tensor:
 
 
 def _kl(p_log: torch.Tensor, q_log: torch.Tensor) -> torch.Tensor:
-    """KL(p || q) per row, from log-probabilities."""
-    return (p_log.exp() * (p_log - q_log)).sum(-1)
+    """KL(p || q) per row, from log-probabilities (never below 0: a negative sum is rounding, as KL >= 0)."""
+    return (p_log.exp() * (p_log - q_log)).sum(-1).clamp_min(0.0)
 
 
 def _recurrent_influence(model: CharModel, ids: torch.Tensor, s: SpanSettings, grid: list[int],

@@ -7,7 +7,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from shakes_tui.engine.inspect.span import SpanResult
+from shakes_tui.engine.inspect.span import FAR, GONE, SpanResult
 from shakes_tui.engine.models import display_name
 from shakes_tui.tui.insight.messages import SpanReady
 from shakes_tui.tui.palette import colour
@@ -113,9 +113,12 @@ class SpanView(Vertical):
         label = f"[bold {colour(name)}]{display_name(name).ljust(width)}[/]"
         if r is None:
             return f"{label} {self.status[name]}"
-        fades = r.influence_fades_at or ">256"
+        gone = f"k={r.influence_gone_at}" if r.influence_gone_at else f"not within {r.context[-1]}"
+        far = f"{r.influence_at(FAR):.1e}"
+        if self.size.width < 70:
+            return f"{label} span {r.span or '>256'} · KL {FAR} back {far} · <{GONE:g} from {gone}"
         if self.size.width < 100:  # one line per model on a small terminal
-            return (f"{label} span {r.span or '>256'} · loss {r.unlimited:.3f} · >16 {r.gain_beyond(16):+.3f} · "
-                    f"KL<1% k={fades}")
-        return (f"{label} span {r.span or '>256'} chars · unlimited {r.unlimited:.3f} · gain beyond 16 "
-                f"{r.gain_beyond(16):+.3f} · influence < 1 % at k={fades} · {r.positions} pos.")
+            return (f"{label} span {r.span or '>256'} · loss {r.unlimited:.3f} · KL {FAR} back {far} · "
+                    f"<{GONE:g} from {gone}")
+        return (f"{label} span {r.span or '>256'} · unlimited {r.unlimited:.3f} · gain beyond 16 "
+                f"{r.gain_beyond(16):+.3f} · influence {FAR} back {far} · below {GONE:g} nats from {gone}")
