@@ -4,10 +4,9 @@ import math
 from types import SimpleNamespace
 
 import pytest
-import torch
 from shakes_tui.engine.data.corpus import Vocab
 from shakes_tui.engine.errors import ShakesError
-from shakes_tui.engine.inspect.lesson import Step, load_tour, measure, prediction_shift, render
+from shakes_tui.engine.inspect.lesson import Step, load_tour, measure, render
 from shakes_tui.engine.models import family_names
 from shakes_tui.tui.cli import DEFAULT_TOUR
 from shakes_tui.tui.tour import TourPanel
@@ -61,21 +60,6 @@ def test_a_step_says_so_where_the_weights_contradict_it():
 
 def last_character_model():
     return SimpleNamespace(model=LastCharacter(vocab=7, block=8).eval(), vocab=Vocab("abcdefg"))
-
-
-def test_identical_texts_move_no_prediction():
-    shift = prediction_shift(last_character_model(), "abcabcgfed", "abcabcgfed")
-    assert torch.all(shift == 0)
-
-
-def test_a_model_that_sees_only_the_last_character_forgets_a_change_at_once():
-    shift = prediction_shift(last_character_model(), "abcdefgabcdef", "abgdefgabcdef")
-    assert shift.numel() == 9 and torch.all(shift.abs() < 1e-6)  # the first shared character already hides it
-
-
-def test_texts_that_end_differently_have_nothing_to_compare_along():
-    with pytest.raises(ShakesError):
-        prediction_shift(last_character_model(), "abcd", "abce")
 
 
 def test_figures_are_measured_on_the_models_given():

@@ -16,6 +16,7 @@ from shakes_tui.engine.data.corpus import TRAIN_FRACTION, find_corpus, read_text
 from shakes_tui.engine.devices import resolve_device
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.inspect.attention import attention
+from shakes_tui.engine.inspect.compare import compare, one_word_replaced
 from shakes_tui.engine.inspect.context import first_family_with
 from shakes_tui.engine.inspect.copying import CopyIndex
 from shakes_tui.engine.inspect.saturation import GATE_NAMES, saturation
@@ -32,9 +33,8 @@ NUMBERING = ("Layers, heads and units are numbered from 1, as the app shows them
 
 
 def parser() -> argparse.ArgumentParser:
-    p = Parser(prog="shakes-inspect", description="Why the models differ: surprise per "
-                                "character, memory span, Romeo's attention, Mercutio's gate saturation, copying. "
-                                f"{NUMBERING}")
+    p = Parser(prog="shakes-inspect", description="Why the models differ: surprise per character, memory span, "
+               "Romeo's attention, Mercutio's gate saturation, two texts compared, copying. " f"{NUMBERING}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     s = _command(sub, "surprise", "each model's loss per character of TEXT and its top-5 guesses")
     s.add_argument("text", help="the text ('-' reads standard input)")
@@ -61,6 +61,12 @@ def parser() -> argparse.ArgumentParser:
                    help="weights of a model with gates (default: the first shipped one, %(default)s)")
     s.add_argument("--data", help=DATA_HELP)
     s.add_argument("--chars", type=positive(int), default=2000, help="validation characters when no TEXT is given")
+    s = _command(sub, "compare", "two texts that differ in one place: along the ending they share, how much each "
+                 "model's prediction still moves (KL) and each character's loss after either text")
+    s.add_argument("text", help="the first text ('-' reads standard input)")
+    s.add_argument("text_b", nargs="?", help="the second text, ending as the first does (default: the first with "
+                   "one early word replaced: king -> queen, he -> she, ..., else its first long word reversed)")
+    s.add_argument("--weights", nargs="+", default=list(family_names()), help=f"{WEIGHTS_HELP} (default: all)")
     s = _command(sub, "copying", "the longest stretch of TEXT found in the training text, and its 8-grams' share")
     s.add_argument("text", help="the text ('-' reads standard input)")
     s.add_argument("--data", help=DATA_HELP + "; its first 90 %% is the training text")
@@ -205,6 +211,30 @@ def run_saturation(args):
     return {args.weights: sat.to_json()}, lines
 
 
+# ---- compare ------------------------------------------------------------------------------------------------
+COMPARE_AT = (1, 2, 4, 8, 16, 32, 64, 128)  # characters after the difference, in the table
+
+
+def run_compare(args):
+    text_b = args.text_b if args.text_b is not None else one_word_replaced(args.text)
+    result = {}
+    for name in args.weights:
+        loaded = _load(name)
+        result[name] = compare(loaded.model, loaded.vocab, args.text, text_b)
+    first = next(iter(result.values()))
+    at = [d for d in COMPARE_AT if d <= len(first.kl)]
+    lines = [f"A: {first.text_a!r}", f"B: {first.text_b!r}",
+             f"shared after the difference: {len(first.shared)} characters; KL (nats) between each model's "
+             "predictions after A and after B, d characters after the difference",
+             "d".rjust(9) + "".join(f"{name:>12}" for name in result)]
+    lines += [f"{d:>9}" + "".join(f"{c.kl[d - 1]:>12.2e}" for c in result.values()) for d in at]
+    lines.append("")
+    for name, c in result.items():
+        lines.append(f"{name:<10} mean KL {c.kl.mean():.2e} nats over {len(c.kl)} characters; loss after A "
+                     f"{c.loss_a.mean():.3f}, after B {c.loss_b.mean():.3f} nats/char")
+    return {name: c.to_json() for name, c in result.items()}, lines
+
+
 # ---- copying ------------------------------------------------------------------------------------------------
 def run_copying(args):
     text, n_train = _training_text(args.data)
@@ -215,4 +245,4 @@ def run_copying(args):
 
 
 COMMANDS = {"surprise": run_surprise, "span": run_span, "attention": run_attention, "saturation": run_saturation,
-            "copying": run_copying}
+            "compare": run_compare, "copying": run_copying}

@@ -29,11 +29,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.evaluate import split_loss
-from shakes_tui.engine.inspect.context import encode_text, next_log_probs
+from shakes_tui.engine.inspect.compare import compare
+from shakes_tui.engine.inspect.context import encode_text
 from shakes_tui.engine.inspect.surprise import surprise
 from shakes_tui.engine.weights import LoadedModel
 
@@ -161,7 +160,8 @@ def measure(step: Step, models: Mapping[str, LoadedModel], splits: tuple[str, st
             loss = once(("surprise", rest[0]), lambda: surprise(lesson.model, lesson.vocab, step.text).loss)
             return float(loss.mean() if kind == "surprise" else loss[:START_CHARS].mean())
         if kind == "kl":
-            shift = once(("kl", rest[0]), lambda: prediction_shift(models[rest[0]], step.text, step.text_b))
+            lesson = models[rest[0]]
+            shift = once(("kl", rest[0]), lambda: compare(lesson.model, lesson.vocab, step.text, step.text_b).kl)
             return float(shift[int(rest[1]) - 1])
         if kind == "forget":
             return forget_gate(models, step, at_cursor=rest[0] == "at")
@@ -178,22 +178,6 @@ def measure(step: Step, models: Mapping[str, LoadedModel], splits: tuple[str, st
         except (KeyError, IndexError, ShakesError):
             out[figure] = math.nan
     return out
-
-
-def prediction_shift(lesson: LoadedModel, text_a: str, text_b: str) -> torch.Tensor:
-    """KL(p_a || p_b) of the next-character predictions along the two texts' shared ending: entry j is the
-    prediction made j + 1 characters after the last character where they differ."""
-    a, _ = encode_text(lesson.vocab, text_a)
-    b, _ = encode_text(lesson.vocab, text_b)
-    shared = 0
-    while shared < min(a.numel(), b.numel()) - 1 and a[-1 - shared] == b[-1 - shared]:
-        shared += 1
-    if shared == 0:
-        raise ShakesError("the two texts end differently: nothing shared to compare along")
-    # prediction i is made having read character i; the shared ending starts at len - shared
-    pa = next_log_probs(lesson.model, a)[a.numel() - shared:]
-    pb = next_log_probs(lesson.model, b)[b.numel() - shared:]
-    return F.kl_div(pb, pa, log_target=True, reduction="none").sum(-1)
 
 
 def forget_gate(models: Mapping[str, LoadedModel], step: Step, at_cursor: bool) -> float:
