@@ -72,7 +72,9 @@ def test_texts_that_share_too_little_at_their_end_are_one_clear_error():
 
 @pytest.mark.parametrize("text, replaced", [("The king is dead", "The queen is dead"),
                                             ("KING RICHARD:\nHe speaks", "QUEEN RICHARD:\nHe speaks"),
-                                            ("Julius Caesar jumped", "Suiluj Caesar jumped"),
+                                            ("Julius Caesar jumped", "Marcus Caesar jumped"),
+                                            ("JULIET:\nO Romeo", "ROMEO:\nO Romeo"),
+                                            ("Then thirty ships", "Neht thirty ships"),
                                             ("a bob", "a bobs")])
 def test_one_early_word_is_replaced(text, replaced):
     assert one_word_replaced(text) == replaced

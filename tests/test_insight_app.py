@@ -7,19 +7,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from shakes_tui.engine.inspect.compare import compare
 from shakes_tui.engine.inspect.copying import CopyIndex
 from shakes_tui.engine.inspect.span import memory_span
 from shakes_tui.engine.inspect.surprise import surprise
 from shakes_tui.engine.models import family_names
 from shakes_tui.tui.insight import jobs
 from shakes_tui.tui.insight.attention_view import AttentionMap
+from shakes_tui.tui.insight.compare_view import CompareView
 from shakes_tui.tui.insight.messages import SaturationReady
 from shakes_tui.tui.insight.pane import InsightPane
 from shakes_tui.tui.insight.span_view import SpanView
 from shakes_tui.tui.insight.surprise_view import SurpriseView
 from shakes_tui.tui.messages import CheckpointLoaded
 from shakes_tui.tui.widgets.generation_pane import GenerationPane
-from textual.widgets import ContentSwitcher, Static
+from textual.widgets import ContentSwitcher, Input, Static
 
 from tests.insight_helpers import BIG_TEXT, big_text_file, tiny_weights
 from tests.test_app import submit_seed
@@ -49,7 +51,7 @@ async def test_f4_and_number_keys_switch_the_views(tmp_path):
         await pilot.pause(0.1)
         assert isinstance(app.focused, SurpriseView)
         switcher = app.query_one("#insight-views", ContentSwitcher)
-        for key, view in [("3", "attention"), ("4", "saturation"), ("1", "surprise")]:
+        for key, view in [("3", "attention"), ("4", "saturation"), ("5", "compare"), ("1", "surprise")]:
             await pilot.press(key)
             await pilot.pause(0.1)
             assert switcher.current == view
@@ -182,3 +184,32 @@ async def test_without_a_corpus_the_passage_key_says_why_and_stays_on_the_seed(t
         assert app.query_one(InsightPane).source == "seed"
         assert "on the seed" in str(app.query_one("#insight-info", Static).render())
         assert any("corpus file not found" in str(n.message) for n in app._notifications)
+
+
+async def test_compare_shows_the_seed_against_itself_with_a_word_replaced_and_measures_an_edited_pair(tmp_path):
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await submit_seed(pilot, "The king is dead, and the court shall mourn.", length="10", rng="1")
+        await settle(pilot, app)
+        await pilot.press("f4", "5")
+        view = app.query_one(CompareView)
+        await wait_for(pilot, lambda: len(view.results) == 3)
+        assert (view.text_a, view.text_b) == ("The king is dead, and the court shall mourn.",
+                                              "The queen is dead, and the court shall mourn.")
+        mercutio = app.bank.get("mercutio").loaded
+        direct = compare(mercutio.model, mercutio.vocab, view.text_a, view.text_b)
+        np.testing.assert_allclose(view.results["mercutio"].kl, direct.kl, rtol=1e-5, atol=1e-8)
+        summary = str(app.query_one("#compare-summary", Static).render())
+        assert f"{direct.kl_at(1):.1e}" in summary and "characters after" in summary
+        box = app.query_one("#compare-b", Input)
+        box.value = view.text_a  # B edited to equal A: nothing differs, so no prediction moves
+        box.focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(view.results) == 3)
+        assert view.text_b == view.text_a
+        assert all(np.all(c.kl == 0) for c in view.results.values())
+        box.value = "ROMEO: something else entirely"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: len(view.errors) == 3)
+        assert "share too little" in str(app.query_one("#compare-summary", Static).render())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from shakes_tui.tui.insight.attention_view import AttentionMap
+from shakes_tui.tui.insight.compare_view import CompareView
 from shakes_tui.tui.insight.pane import SHORT, InsightPane
 from shakes_tui.tui.insight.span_view import SpanView
 from shakes_tui.tui.insight.surprise_view import SurpriseView
@@ -75,3 +76,12 @@ class TestInsight:
             await pilot.pause(0.3)
 
         assert snap_compare(app, terminal_size=size, run_before=run)
+
+    def test_compare(self, snap_compare, tmp_path, monkeypatch, size):
+        fake_clock(monkeypatch)
+
+        async def run(pilot):
+            await open_view(pilot, "5", lambda app: len(app.query_one(CompareView).results) == 3)
+            await pilot.pause(0.3)
+
+        assert snap_compare(make_app(tmp_path), terminal_size=size, run_before=run)

@@ -121,6 +121,8 @@ class Tour:
             app.query_one(SurpriseView).cursor = max(step.cursor, 1)  # kept when the measure arrives
             app.query_one(AttentionMap).cursor = step.cursor
             pane.set_seed(step.text)
+            if step.text_b:
+                pane.measure_compare((step.text, step.text_b))
             if step.view in VIEWS:
                 pane.action_view(step.view)
             app.call_after_refresh(pane.focus)

@@ -18,8 +18,9 @@ from shakes_tui.engine.inspect.context import encode_text, next_log_probs
 from shakes_tui.engine.models import CharModel
 
 FAR = 32  # characters after the difference: where the summaries compare the models
-SWAPS = {"king": "queen", "queen": "king", "lord": "lady", "lady": "lord", "he": "she", "she": "he",
-         "his": "her", "her": "his", "man": "maid", "father": "mother", "mother": "father"}
+PAIRS = [("king", "queen"), ("lord", "lady"), ("he", "she"), ("his", "her"), ("father", "mother"), ("son", "daughter"),
+         ("romeo", "juliet"), ("julius", "marcus"), ("caesar", "brutus"), ("man", "maid"), ("love", "hate")]
+SWAPS = {a: b for pair in PAIRS for a, b in (pair, pair[::-1])}
 
 
 @dataclass

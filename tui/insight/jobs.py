@@ -14,6 +14,7 @@ from shakes_tui.engine.atomic import atomic_path
 from shakes_tui.engine.data.corpus import TRAIN_FRACTION, cache_dir, find_corpus, read_text
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.inspect.attention import attention
+from shakes_tui.engine.inspect.compare import compare
 from shakes_tui.engine.inspect.copying import CopyIndex
 from shakes_tui.engine.inspect.saturation import saturation
 from shakes_tui.engine.inspect.span import SpanResult, SpanSettings, memory_span
@@ -21,6 +22,7 @@ from shakes_tui.engine.inspect.surprise import surprise
 from shakes_tui.tui.bank import Slot
 from shakes_tui.tui.insight.messages import (
     AttentionReady,
+    CompareReady,
     CopyingReady,
     SaturationReady,
     SpanProgress,
@@ -83,6 +85,22 @@ def measure_surprise(post: Post, slots: list[Slot], text: str) -> None:
         except ShakesError as exc:
             errors[slot.name] = str(exc)
     post(SurpriseReady(results, errors, {slot.name: slot.source for slot in slots}))
+
+
+def measure_compare(post: Post, slots: list[Slot], text_a: str, text_b: str) -> None:
+    lower_priority()
+    results, errors = {}, {}
+    for slot in slots:
+        if get_current_worker().is_cancelled:
+            return
+        if slot.loaded is None:
+            errors[slot.name] = slot.error or "not loaded"
+            continue
+        try:
+            results[slot.name] = compare(slot.loaded.model, slot.loaded.vocab, text_a, text_b)
+        except ShakesError as exc:
+            errors[slot.name] = str(exc)
+    post(CompareReady(text_a, text_b, results, errors))
 
 
 def measure_attention(post: Post, slot: Slot, text: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from shakes_tui.engine.inspect.attention import Attention
+from shakes_tui.engine.inspect.compare import Comparison
 from shakes_tui.engine.inspect.copying import Copying
 from shakes_tui.engine.inspect.saturation import Saturation
 from shakes_tui.engine.inspect.span import SpanResult
@@ -48,6 +49,14 @@ class SaturationReady(Message):
     model: str = ""  # the model with gates it was measured on
     source: str = ""  # where its weights came from
     error: str | None = None
+
+
+@dataclass
+class CompareReady(Message):
+    text_a: str  # the texts it was measured on
+    text_b: str
+    results: dict[str, Comparison]  # model name -> its comparison
+    errors: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

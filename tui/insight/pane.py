@@ -1,5 +1,6 @@
-"""The Insight tab: four views of the same text (1 surprise, 2 span, 3 attention, 4 saturation), measured in
-thread workers that post their results here; ``t`` switches the text between the seed and a validation passage."""
+"""The Insight tab: five views of the same text (1 surprise, 2 span, 3 attention, 4 saturation, 5 compare: the text
+against itself with one place changed), measured in thread workers that post their results here; ``t`` switches the
+text between the seed and a validation passage."""
 
 from __future__ import annotations
 
@@ -12,7 +13,15 @@ from shakes_tui.engine.models import display_name
 from shakes_tui.tui.bank import ModelBank, Slot
 from shakes_tui.tui.insight import jobs
 from shakes_tui.tui.insight.attention_view import AttentionMap, AttentionView
-from shakes_tui.tui.insight.messages import AttentionReady, SaturationReady, SpanProgress, SpanReady, SurpriseReady
+from shakes_tui.tui.insight.compare_view import CompareView
+from shakes_tui.tui.insight.messages import (
+    AttentionReady,
+    CompareReady,
+    SaturationReady,
+    SpanProgress,
+    SpanReady,
+    SurpriseReady,
+)
 from shakes_tui.tui.insight.saturation_view import SaturationView
 from shakes_tui.tui.insight.span_view import SpanView
 from shakes_tui.tui.insight.surprise_view import SurpriseView
@@ -22,7 +31,8 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import ContentSwitcher, Static
 
-VIEWS = {"surprise": "1 surprise", "span": "2 memory span", "attention": "3 attention", "saturation": "4 saturation"}
+VIEWS = {"surprise": "1 surprise", "span": "2 memory span", "attention": "3 attention", "saturation": "4 saturation",
+         "compare": "5 compare"}
 SHORT = 16  # rows: below this the views drop borders and spacing to keep their content
 MAX_CHARS = 600  # the views are read character by character
 
@@ -47,11 +57,13 @@ class InsightPane(Vertical, can_focus=True):
             yield SpanView(self.names, id="span")
             yield AttentionView(self.attending, id="attention")
             yield SaturationView(self.gated, id="saturation")
+            yield CompareView(self.names, id="compare")
 
     def on_mount(self) -> None:
         self.describe()
 
     def on_resize(self, event) -> None:
+        self.describe()  # its labels fit the width
         short = event.size.height < SHORT  # 60x15: a line of text per model, not none
         if short != self.has_class("-short"):
             self.set_class(short, "-short")
@@ -62,7 +74,8 @@ class InsightPane(Vertical, can_focus=True):
                         exit_on_error=False)
 
     def describe(self) -> None:
-        views = " · ".join(f"[b]{label}[/]" if name == self.view else label for name, label in VIEWS.items())
+        labels = {n: (label if self.size.width >= 110 else label.replace("memory ", "")) for n, label in VIEWS.items()}
+        views = " · ".join(f"[b]{label}[/]" if name == self.view else label for name, label in labels.items())
         self.query_one("#insight-info", Static).update(f"{views}   ·   {measured_on(self.view, self.source)}")
 
     # ---- what the app tells the pane ------------------------------------------------------------
@@ -117,6 +130,23 @@ class InsightPane(Vertical, can_focus=True):
         for slot, _, job in self.one_model_views():
             if slot.loaded is not None:
                 self.run_in_thread(job, slot, text, group=f"insight-{job.__name__}")
+        view = self.query_one(CompareView)
+        if text != view.measured_on:  # a new text: compared against itself with one early word replaced
+            view.measured_on = text
+            view.set_texts(text)
+        self.measure_compare()
+
+    def measure_compare(self, texts: tuple[str, str] | None = None) -> None:
+        """Compare the view's two texts (or these, which it then shows) on every model."""
+        view = self.query_one(CompareView)
+        if texts is not None:
+            view.set_texts(*texts)
+        if not view.problem and view.text_a and view.text_b:
+            self.run_in_thread(jobs.measure_compare, self.slots(), view.text_a, view.text_b, group="insight-compare")
+
+    @on(CompareView.Edited)
+    def compare_edited(self) -> None:
+        self.measure_compare()
 
     def measure_span(self, restart: bool = False) -> None:
         """Measure every model that has no curves for its present weights, one after another, in one worker
@@ -172,6 +202,10 @@ class InsightPane(Vertical, can_focus=True):
     @on(AttentionReady)
     def show_attention(self, event: AttentionReady) -> None:
         self.query_one(AttentionView).show(event.attention, event.error)
+
+    @on(CompareReady)
+    def show_compare(self, event: CompareReady) -> None:
+        self.query_one(CompareView).show(event.text_a, event.text_b, event.results, event.errors)
 
     @on(SaturationReady)
     def show_saturation(self, event: SaturationReady) -> None:

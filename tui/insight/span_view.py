@@ -33,19 +33,23 @@ class PowerFormatter(AxisFormatter):
         return [f"{self.base ** t:g}" for t in ticks]
 
 
+MARKED = 24  # points: a curve with more is drawn as a line only (the dots would hide it)
+
+
 class SpanChart(PlotWidget):
     DEFAULT_CSS = """
     SpanChart { width: 1fr; height: 1fr; min-height: 6; border: round $panel; }
     """
 
-    def __init__(self, title: str, y_label: str, log_y: bool, **kwargs) -> None:
+    def __init__(self, title: str, y_label: str, log_y: bool, x_label: str = "k (characters back)",
+                 **kwargs) -> None:
         super().__init__(allow_pan_and_zoom=False, **kwargs)
-        self.title, self.y_label, self.log_y = title, y_label, log_y
+        self.title, self.y_label, self.log_y, self.x_label = title, y_label, log_y, x_label
 
     def on_mount(self) -> None:
         super().on_mount()
         self.border_title = self.title
-        self.set_xlabel("k (characters back)")
+        self.set_xlabel(self.x_label)
         self.set_ylabel(self.y_label)
         self.set_x_formatter(PowerFormatter(2, step=2))
         if self.log_y:
@@ -56,7 +60,8 @@ class SpanChart(PlotWidget):
         for name, (k, y) in curves.items():
             y = np.log10(np.maximum(y, 1e-6)) if self.log_y else y
             self.plot(np.log2(k), y, line_style=colour(name), hires_mode=HiResMode.BRAILLE)
-            self.scatter(np.log2(k), y, marker="•", marker_style=colour(name))
+            if len(k) <= MARKED:
+                self.scatter(np.log2(k), y, marker="•", marker_style=colour(name))
         self.refresh()
 
 

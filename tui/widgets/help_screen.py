@@ -76,7 +76,10 @@ model's five likeliest guesses there. **2 memory span**: each model's loss when 
 last k characters, and how much the character k back still changes its guess: the curve an LSTM keeps
 flat far longer than the RNN. **3 attention**: where each of Romeo's queries looks (**l** layer, **h**
 head, **L**/**H** back). **4 saturation**: how often each of Mercutio's gate units is nearly shut
-(< 0.1) or wide open (> 0.9). After each generation the pane titles show the longest stretch the
+(< 0.1) or wide open (> 0.9). **5 compare**: the memory experiment. Text A (the seed) and
+text B (the seed with one early word replaced; edit either, Enter measures): along the ending they
+share, how much each model's prediction still moves (KL between its two predictions), character by
+character after the difference. The RNN's difference should die within a few characters. After each generation the pane titles show the longest stretch the
 model copied from its training text. Layers, heads and units are numbered from 1 here and
 everywhere, as `shakes-inspect --layer 1 --head 1` counts them.
 """
