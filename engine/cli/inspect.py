@@ -10,19 +10,29 @@ import time
 import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from shakes_tui.engine.cli.common import DATA_HELP, Parser, _set_threads, add_machine_flags, positive, user_errors
+from shakes_tui.engine.cli.common import (
+    DATA_HELP,
+    TRACE_CHARS,
+    Parser,
+    _set_threads,
+    add_machine_flags,
+    between,
+    positive,
+    user_errors,
+)
 from shakes_tui.engine.cli.progress import download_progress
 from shakes_tui.engine.data.corpus import TRAIN_FRACTION, find_corpus, read_text
 from shakes_tui.engine.devices import resolve_device
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.inspect.attention import attention
+from shakes_tui.engine.inspect.cells import STATE_NAMES, cells
 from shakes_tui.engine.inspect.compare import compare, one_word_replaced
 from shakes_tui.engine.inspect.context import first_family_with
 from shakes_tui.engine.inspect.copying import CopyIndex
 from shakes_tui.engine.inspect.saturation import GATE_NAMES, saturation
 from shakes_tui.engine.inspect.span import FAR, GONE, GRID, SpanSettings, memory_span
 from shakes_tui.engine.inspect.surprise import surprise
-from shakes_tui.engine.models import family_names
+from shakes_tui.engine.models import family_names, get_family
 from shakes_tui.engine.shipped import weights_for
 from shakes_tui.engine.weights import LoadedModel, load_weights
 
@@ -34,7 +44,8 @@ NUMBERING = ("Layers, heads and units are numbered from 1, as the app shows them
 
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog="shakes-inspect", description="Why the models differ: surprise per character, memory span, "
-               "Romeo's attention, Mercutio's gate saturation, two texts compared, copying. " f"{NUMBERING}")
+               "Romeo's attention, Mercutio's gate saturation, two texts compared, cells that track something, "
+               f"copying. {NUMBERING}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     s = _command(sub, "surprise", "each model's loss per character of TEXT and its top-5 guesses")
     s.add_argument("text", help="the text ('-' reads standard input)")
@@ -67,6 +78,16 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("text_b", nargs="?", help="the second text, ending as the first does (default: the first with "
                    "one early word replaced: king -> queen, he -> she, ..., else its first long word reversed)")
     s.add_argument("--weights", nargs="+", default=list(family_names()), help=f"{WEIGHTS_HELP} (default: all)")
+    s = _command(sub, "cells", "the units of the recurrent models (each layer's hidden state, and Mercutio's cell "
+                 "state) that best follow simple features of the text: inside quotes or brackets, position in the "
+                 "line, a speaker's name line, a word's start, after a sentence's end")
+    s.add_argument("text", nargs="?", help="the text (default: the start of the validation split)")
+    s.add_argument("--weights", nargs="+", help=f"{WEIGHTS_HELP} of recurrent models (default: every shipped "
+                   f"recurrent one: {', '.join(RECURRENT)})")
+    s.add_argument("--data", help=DATA_HELP)
+    s.add_argument("--chars", type=between(int, 2, TRACE_CHARS), default=TRACE_CHARS,
+                   help="validation characters when no TEXT is given (default and most: %(default)s)")
+    s.add_argument("--top", type=between(int, 1, 100), default=3, help="units shown per feature (default 3)")
     s = _command(sub, "copying", "the longest stretch of TEXT found in the training text, and its 8-grams' share")
     s.add_argument("text", help="the text ('-' reads standard input)")
     s.add_argument("--data", help=DATA_HELP + "; its first 90 %% is the training text")
@@ -235,6 +256,31 @@ def run_compare(args):
     return {name: c.to_json() for name, c in result.items()}, lines
 
 
+# ---- cells --------------------------------------------------------------------------------------------------
+RECURRENT = [name for name in family_names() if get_family(name).model_cls.is_recurrent]
+
+
+def run_cells(args):
+    if args.text is None:
+        text, n_train = _training_text(args.data)
+        args.text = text[n_train:n_train + args.chars]
+    elif len(args.text) > TRACE_CHARS:
+        raise ShakesError(f"cells reads at most {TRACE_CHARS:,} characters (a trace of each), not {len(args.text):,}")
+    result, lines = {}, []
+    for name in args.weights or RECURRENT:
+        loaded = _load(name)
+        ranking = cells(loaded.model, loaded.vocab, args.text, args.top)
+        result[name] = ranking.to_json()
+        lines.append(f"{name}: units that follow each feature over {ranking.chars:,} characters (Pearson r, "
+                     "layers and units from 1)")
+        for feature, best in ranking.best.items():
+            units = ", ".join(f"{STATE_NAMES[c.state]} layer {c.layer} unit {c.unit} r={c.correlation:+.3f}"
+                              for c in best)
+            lines.append(f"  {feature:<19} {units}")
+        lines += [f"  {feature:<19} none: {why}" for feature, why in ranking.absent.items()]
+    return result, lines
+
+
 # ---- copying ------------------------------------------------------------------------------------------------
 def run_copying(args):
     text, n_train = _training_text(args.data)
@@ -245,4 +291,4 @@ def run_copying(args):
 
 
 COMMANDS = {"surprise": run_surprise, "span": run_span, "attention": run_attention, "saturation": run_saturation,
-            "compare": run_compare, "copying": run_copying}
+            "compare": run_compare, "cells": run_cells, "copying": run_copying}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from shakes_tui.engine.models.base import CharModel, State
 from torch import nn
@@ -81,6 +82,20 @@ class RecurrentCharModel(CharModel):
         for name, param in self.layer_params(i).items():
             setattr(view, name, param)  # RNNBase keeps its flat weight list in step
         return view.to(self.embed.weight.device)
+
+    @torch.inference_mode()
+    def hidden_states(self, idx: torch.Tensor) -> np.ndarray:
+        """Each layer's hidden state h after every character of ``idx`` (T,), from the learned initial state:
+        (T, n_layer, n_hidden), what a unit of each layer holds as the text is read."""
+        was_training = self.training
+        self.eval()
+        x, start, out = self.embed(idx.reshape(1, -1)), self.initial_state(1), []
+        for layer in range(self.config.n_layer):
+            state = tuple(s[layer:layer + 1] for s in start) if isinstance(start, tuple) else start[layer:layer + 1]
+            x = self.layer_view(layer)(x, state)[0]
+            out.append(x[0])
+        self.train(was_training)
+        return torch.stack(out, dim=1).numpy(force=True)
 
     def fused_step_weights(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         """[W_ih | W_hh]^T and b_ih + b_hh of layer i, rebuilt whenever the weights change."""
