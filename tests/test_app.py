@@ -113,6 +113,32 @@ async def test_gate_keys_switch_gate_layer_units_and_cursor(tmp_path):
         assert f"unit {heatmap.cursor_unit + 1}" in info and f"{value:+.3f}" in info and "'M'" in info  # from 1
 
 
+async def test_c_in_gates_puts_the_cursor_on_the_unit_that_best_follows_each_feature(tmp_path):
+    from shakes_tui.engine.inspect.cells import FEATURES, rank_units
+
+    app = make_app(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        await submit_seed(pilot, "POLIXENES:\\nI pray you, stay.\\n\\nLEONTES:\\nStay, and hear me.", length="60")
+        await settle(pilot, app)
+        heatmap = await open_tab(pilot, "f3", GateHeatmap)
+        await until(pilot, lambda: heatmap.text.startswith("POLIXENES:\nI pray"))
+        info = app.query_one("#gate-info", Static)
+        for feature in FEATURES:
+            await pilot.press("c")
+            await until(pilot, lambda f=feature: str(info.render()).startswith(f"cells: {f}"))
+            ranking = rank_units({k: heatmap.arrays[k] for k in "ch"}, heatmap.text, top=1)
+            if feature in ranking.absent:
+                assert "does not occur in this text" in str(info.render())
+                continue
+            best = ranking.best[feature][0]
+            assert (heatmap.gate, heatmap.layer_no + 1, heatmap.cursor_unit + 1) == (best.state, best.layer,
+                                                                                    best.unit)
+            assert f"r = {best.correlation:+.2f}" in str(info.render())
+            strip = app.query_one("UnitText")
+            assert f"unit {best.unit} (" in str(strip.border_title)  # the text coloured by that unit
+
+
 async def test_gates_follow_the_seed_and_mercutios_continuation(tmp_path):
     app = make_app(tmp_path)
     async with app.run_test(size=(120, 36)) as pilot:

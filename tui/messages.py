@@ -67,6 +67,16 @@ class CheckpointLoaded(Message):
 
 
 @dataclass
+class CellFound(Message):
+    """The unit of the traced text that best follows a feature (engine/inspect/cells.py), or why there is none."""
+
+    feature: str
+    text: str  # the traced text it was ranked on
+    cell: object | None  # a cells.Cell, numbered from 1
+    why: str = ""
+
+
+@dataclass
 class TraceReady(Message):
     text: str
     arrays: dict  # gate -> (T, layers, units) numpy array

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import torch
 from shakes_tui.engine.generation.sampling import SampleSettings, prepare_seed, stream
+from shakes_tui.engine.inspect.cells import FEATURES, rank_units
 from shakes_tui.engine.runs import Follower, Start
 from shakes_tui.engine.shipped import shipped_path
 from shakes_tui.engine.training.resumable import resumable
 from shakes_tui.tui.bank import ModelBank, Slot
 from shakes_tui.tui.messages import (
+    CellFound,
     CheckpointLoaded,
     GenerationProgress,
     ModelsLoaded,
@@ -74,6 +76,14 @@ def trace(post: Post, slot: Slot, text: str) -> None:
     arrays = slot.loaded.model.trace(torch.tensor(prepared.ids))
     if not get_current_worker().is_cancelled:
         post(TraceReady(slot.loaded.vocab.decode(prepared.ids), arrays))
+
+
+def find_cell(post: Post, feature: str, states: dict, text: str) -> None:
+    """Rank every traced unit against one feature of the text (cells.rank_units) and post the best."""
+    lower_priority()
+    ranking = rank_units(states, text, top=1, features={feature: FEATURES[feature]})
+    best = ranking.best.get(feature)
+    post(CellFound(feature, text, best[0] if best else None, ranking.absent.get(feature, "")))
 
 
 def follow_run(post: Post, model: str | None, run_path: Path, process: TrainingProcess | None,

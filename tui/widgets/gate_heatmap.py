@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from shakes_tui.engine.inspect.cells import FEATURES
 from shakes_tui.engine.models import display_name
 from shakes_tui.engine.models.lstm import GATE_NAMES
 from shakes_tui.tui.palette import cell_colour, shown, text_colour
@@ -67,6 +68,9 @@ def rank_units(values: np.ndarray, gate: str, mode: str) -> np.ndarray:
     return np.argsort(-score, kind="stable")
 
 
+FEATURE_ORDER = list(FEATURES)  # c cycles these (engine/inspect/cells.py)
+
+
 class GateHeatmap(Widget, can_focus=True):
     DEFAULT_CSS = """
     GateHeatmap { height: 1fr; border: round $panel; }
@@ -77,6 +81,7 @@ class GateHeatmap(Widget, can_focus=True):
         Binding("G", "previous_gate", "gate back", show=False),
         Binding("l", "next_layer", "layer"),
         Binding("s", "next_mode", "units"),
+        Binding("c", "next_feature", "cells"),
         Binding("left", "move(-1, 0)", "←", show=False),
         Binding("right", "move(1, 0)", "→", show=False),
         Binding("up", "move(0, -1)", "↑", show=False),
@@ -92,6 +97,12 @@ class GateHeatmap(Widget, can_focus=True):
     cursor_row = reactive(0)
 
     @dataclass
+    class FeatureChosen(Message):
+        """c was pressed: show the unit that best follows this feature of the text."""
+
+        feature: str
+
+    @dataclass
     class CursorMoved(Message):
         t: int
         unit: int
@@ -105,6 +116,7 @@ class GateHeatmap(Widget, can_focus=True):
         self.arrays: dict[str, np.ndarray] = {}
         self.units = np.arange(0)
         self.unavailable: tuple[str, str] | None = None  # (model, why) when there is nothing to trace
+        self.feature = FEATURE_ORDER[-1]  # the feature c showed last (the first press shows the first)
 
     # ---- data and selection ------------------------------------------------------------------
     def set_trace(self, text: str, arrays: dict[str, np.ndarray]) -> None:
@@ -168,6 +180,20 @@ class GateHeatmap(Widget, can_focus=True):
     def action_next_mode(self) -> None:
         modes = list(UNIT_MODES)
         self.mode = modes[(modes.index(self.mode) + 1) % len(modes)]
+
+    def action_next_feature(self) -> None:
+        if self.arrays:
+            self.feature = FEATURE_ORDER[(FEATURE_ORDER.index(self.feature) + 1) % len(FEATURE_ORDER)]
+            self.post_message(self.FeatureChosen(self.feature))
+
+    def show_unit(self, gate: str, layer: int, unit: int) -> None:
+        """Put the cursor on one unit (from 0) of one state or gate and layer, wherever the order has it."""
+        self.gate, self.layer_no = gate, layer  # each re-ranks, keeping the cursor's unit
+        rows = np.flatnonzero(self.units == unit)
+        self.cursor_row = int(rows[0]) if len(rows) else 0
+        self._label()
+        self._announce()
+        self.refresh()
 
     def action_move(self, dt: int, drow: int) -> None:
         if not self.arrays:

@@ -6,11 +6,12 @@ import functools
 
 import numpy as np
 from rich.text import Text
+from shakes_tui.engine.inspect.cells import STATE_NAMES
 from shakes_tui.engine.models import display_name
 from shakes_tui.engine.models.lstm import GATE_NAMES
 from shakes_tui.tui import workers
 from shakes_tui.tui.bank import Slot
-from shakes_tui.tui.messages import TraceReady
+from shakes_tui.tui.messages import CellFound, TraceReady
 from shakes_tui.tui.palette import append_on, cell_colour, shown
 from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap, display_scale
 from textual import on
@@ -20,7 +21,7 @@ from textual.widget import Widget
 from textual.widgets import Static
 
 MAX_TRACE_CHARS = 1000  # the gate view is read character by character; 5,000 would cost 700 MB and 2 s
-HELP = "g gate · l layer · s unit order · arrows or click: cursor"
+HELP = "g gate · l layer · s unit order · c cells that track something · arrows or click: cursor"
 
 
 class UnitText(Static):
@@ -59,6 +60,7 @@ class GatesPane(Widget):
         self._timer = None  # a debounced trace of the seed being typed
         self._full_length = 0  # characters of the text last sent to the trace, before the cut
         self._traced: Slot | None = None  # the model (and its weights' source) last sent to the trace
+        self.found: tuple[tuple[str, int, int], str] | None = None  # the unit c found and its words, until left
 
     def trace(self, slot: Slot, text: str, delay: float = 0.0) -> None:
         """Trace the model's gates over text (its first MAX_TRACE_CHARS) in a thread worker, after
@@ -79,6 +81,7 @@ class GatesPane(Widget):
     def set_trace(self, event: TraceReady) -> None:
         """Show a trace; when the text was cut to MAX_TRACE_CHARS, say so."""
         self.query_one(GateHeatmap).set_trace(event.text, event.arrays)
+        self.found = None  # a new text: c ranks again
         cut = self._full_length > MAX_TRACE_CHARS  # not a seed's characters outside the vocabulary, left out
         self.query_one(UnitText).border_subtitle = (
             f"traced the first {MAX_TRACE_CHARS:,} of {self._full_length:,} characters" if cut else "")
@@ -98,12 +101,37 @@ class GatesPane(Widget):
         self.query_one(GateHeatmap).set_unavailable(model, reason)
         self.query_one("#gate-info", Static).update(f"{display_name(model)} has no weights")
 
+    @on(GateHeatmap.FeatureChosen)
+    def find_cell(self, event: GateHeatmap.FeatureChosen) -> None:
+        """Rank the traced units against the feature in a worker; CellFound puts the cursor on the best."""
+        heatmap = self.query_one(GateHeatmap)
+        states = {k: heatmap.arrays[k] for k in ("c", "h")}
+        work = functools.partial(workers.find_cell, self.post_message, event.feature, states, heatmap.text)
+        self.app.run_worker(work, thread=True, group="cells", exclusive=True, exit_on_error=False)
+
+    @on(CellFound)
+    def show_cell(self, event: CellFound) -> None:
+        heatmap = self.query_one(GateHeatmap)
+        if event.text != heatmap.text or event.feature != heatmap.feature:
+            return  # a newer trace or feature since
+        if event.cell is None:
+            self.found = None
+            self.query_one("#gate-info", Static).update(f"cells: {event.feature}: {event.why} · c next feature")
+            return
+        c = event.cell
+        self.found = ((c.state, c.layer - 1, c.unit - 1), f"cells: {event.feature} → {STATE_NAMES[c.state]} · "
+                      f"layer {c.layer} · unit {c.unit} · r = {c.correlation:+.2f}")
+        heatmap.show_unit(*self.found[0])
+
     @on(GateHeatmap.CursorMoved)
     def show_cursor(self, event: GateHeatmap.CursorMoved) -> None:
         heatmap = self.query_one(GateHeatmap)
         ch = shown(heatmap.text[event.t], space=True)
-        self.query_one("#gate-info", Static).update(
-            f"{GATE_NAMES[event.gate]} · layer {event.layer + 1} · unit {event.unit + 1} · char {event.t} "
-            f"'{ch}' = {event.value:+.3f}   ·   {HELP}")
+        if self.found is not None and self.found[0] == (event.gate, event.layer, event.unit):
+            line = f"{self.found[1]} · char {event.t} '{ch}' = {event.value:+.3f} · c next feature"
+        else:
+            line = (f"{GATE_NAMES[event.gate]} · layer {event.layer + 1} · unit {event.unit + 1} · char {event.t} "
+                    f"'{ch}' = {event.value:+.3f}   ·   {HELP}")
+        self.query_one("#gate-info", Static).update(line)
         values = heatmap.arrays[event.gate][:, event.layer, event.unit]
         self.query_one(UnitText).show(heatmap.text, values, event.gate, event.unit, event.layer, event.t)

@@ -64,7 +64,10 @@ state h; **l** the layer; **s** the order of the units (most active, most satura
 by index); arrows or a click move the cursor. The colour scale is under the heatmap: a forget gate
 near 1 keeps the cell's memory, near 0 erases it; the cell state is drawn per unit against its own
 range. The strip below colours the text by the cursor's unit: units that track quotes, line length
-or the speaker show up there. Only the first 1,000 characters are traced.
+or the speaker show up there. **c** finds them for you: it cycles six features of the text (inside
+quotes, inside brackets, position in the line, a speaker's name line, a word's start, after a
+sentence's end) and puts the cursor on the unit of C or h that follows the feature best, with its
+correlation r (the same ranking as `shakes-inspect cells`). Only the first 1,000 characters are traced.
 
 ## Insight (F4)
 
@@ -79,7 +82,8 @@ head, **L**/**H** back). **4 saturation**: how often each of Mercutio's gate uni
 (< 0.1) or wide open (> 0.9). **5 compare**: the memory experiment. Text A (the seed) and
 text B (the seed with one early word replaced; edit either, Enter measures): along the ending they
 share, how much each model's prediction still moves (KL between its two predictions), character by
-character after the difference. The RNN's difference should die within a few characters. After each generation the pane titles show the longest stretch the
+character after the difference. The RNN's difference should die within a few characters.
+After each generation the pane titles show the longest stretch the
 model copied from its training text. Layers, heads and units are numbered from 1 here and
 everywhere, as `shakes-inspect --layer 1 --head 1` counts them.
 """
