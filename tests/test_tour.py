@@ -4,13 +4,16 @@ import math
 from types import SimpleNamespace
 
 import pytest
+import torch
 from shakes_tui.engine.data.corpus import Vocab
 from shakes_tui.engine.errors import ShakesError
+from shakes_tui.engine.inspect.cells import cells
 from shakes_tui.engine.inspect.lesson import Step, load_tour, measure, render
-from shakes_tui.engine.models import family_names
+from shakes_tui.engine.models import build_model, family_names, make_config
 from shakes_tui.tui.cli import DEFAULT_TOUR
+from shakes_tui.tui.insight.compare_view import CompareView
 from shakes_tui.tui.tour import TourPanel
-from textual.widgets import TabbedContent
+from textual.widgets import ContentSwitcher, TabbedContent
 
 from tests.test_scoring import LastCharacter
 from tests.tui_helpers import make_app, settle, until
@@ -34,6 +37,7 @@ def test_the_shipped_tour_reads_and_names_only_figures_it_can_measure():
     ("[[step]]\ntitle = 'a'\nbody = '{surprise.tybalt}'", "{surprise.tybalt} needs a model"),
     ("[[step]]\ntitle = 'a'\nbody = '{kl.romeo.8}'", "needs the step's text_b"),
     ("[[step]]\ntitle = 'a'\nbody = '{weather}'", "is not a figure a tour can measure"),
+    ("[[step]]\ntitle = 'a'\nbody = '{cell.mercutio.colour}'", "is not cell.MODEL.F"),
     ("[[step]]\ntitle = 'a'\nbody = 'b'\ncheck = 'surprise.romeo is small'", "is not 'FIGURE < FIGURE'"),
     ("[[step]]\ntitle = 'a'\nbody = 'b'\ncursor = 'x'", "cursor must be a whole number"),
 ])
@@ -77,19 +81,36 @@ async def test_the_app_walks_the_tour_and_leaves_it(tmp_path):
     async with app.run_test(size=(120, 36)) as pilot:
         await until(pilot, lambda: bool(app.query(TourPanel)))
         panel = app.query_one(TourPanel)
-        assert panel.border_title.startswith("Tour 1/7")
+        assert panel.border_title.startswith("Tour 1/8")
         await until(pilot, lambda: "…" not in str(panel.words.render()))
         assert "nats per character" in str(panel.words.render())
         await pilot.press("n")
         await settle(pilot, app)
-        assert panel.border_title.startswith("Tour 2/7")
+        assert panel.border_title.startswith("Tour 2/8")
         assert app.query_one(TabbedContent).active == "insight"
-        await pilot.press("n", "n")
+        await pilot.press("n")
+        await settle(pilot, app)
+        compare = app.query_one(CompareView)  # step 3: the compare view, on the step's own pair
+        assert app.query_one("#insight-views", ContentSwitcher).current == "compare"
+        assert compare.text_b.startswith("The queen is dead") and len(compare.results) == 3
+        await pilot.press("n")
         await settle(pilot, app)
         assert app.query_one(TabbedContent).active == "gates"
         await pilot.press("p")
         await settle(pilot, app)
-        assert panel.border_title.startswith("Tour 3/7")
+        assert panel.border_title.startswith("Tour 3/8")
         await pilot.press("escape")
         await pilot.pause(0.2)
         assert not app.query(TourPanel)
+
+
+def test_a_cell_figure_is_the_best_units_correlation_and_none_for_romeo():
+    torch.manual_seed(0)
+    vocab = Vocab("\n :ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+    models = {name: SimpleNamespace(model=build_model(name, make_config(name, len(vocab), "tiny")).eval(), vocab=vocab)
+              for name in ("mercutio", "romeo")}
+    step = Step(title="t", body="{cell.mercutio.line} {cell.romeo.line}", text="ROMEO:\nO be some other name\n" * 3)
+    figures = measure(step, models)
+    ranking = cells(models["mercutio"].model, vocab, step.text, top=1)
+    assert figures["cell.mercutio.line"] == pytest.approx(abs(ranking.best["position in line"][0].correlation))
+    assert math.isnan(figures["cell.romeo.line"])  # Romeo carries no state: n/a

@@ -13,6 +13,8 @@ Figures (MODEL: a family's name; K: a count of characters):
     start.MODEL      mean loss over the text's first 8 characters (a start from nothing)
     kl.MODEL.K       KL divergence, nats, between the model's predictions on text and text_b, K characters after
                      the place where they differ (on their shared ending)
+    cell.MODEL.F     how closely the model's best unit follows feature F of the step's text (|Pearson r|, 0 to 1);
+                     F: line (position in the line), speaker, word, sentence, quotes, brackets (engine/inspect/cells.py)
     forget.at        the gated model's mean forget gate (over the step's layer's units) at the cursor's character
     forget.mean      the same, averaged over the whole text
     train.MODEL      loss on the last 4,000 characters of the training split (scored as shakes-eval does)
@@ -31,12 +33,15 @@ from pathlib import Path
 
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.evaluate import split_loss
+from shakes_tui.engine.inspect.cells import cells
 from shakes_tui.engine.inspect.compare import compare
 from shakes_tui.engine.inspect.context import encode_text
 from shakes_tui.engine.inspect.surprise import surprise
 from shakes_tui.engine.weights import LoadedModel
 
 TABS = ("generate", "train", "gates", "insight")
+CELL_FEATURES = {"line": "position in line", "speaker": "speaker name line", "word": "word start",
+                 "sentence": "after sentence end", "quotes": "inside quotes", "brackets": "inside brackets"}
 VIEWS = ("surprise", "span", "attention", "saturation", "compare")
 START_CHARS = 8  # start.MODEL: the first characters, where a model starting from nothing shows it
 SPLIT_SLICE = 4000  # train.MODEL and val.MODEL: characters scored on each split
@@ -128,6 +133,10 @@ def _figure_problem(name: str, families: tuple[str, ...], step: Step) -> str | N
         return None if step.text_b else "needs the step's text_b"
     if kind == "forget":
         return None if parts[1:] in (["at"], ["mean"]) else "is not forget.at or forget.mean"
+    if kind == "cell":
+        if len(parts) != 3 or parts[1] not in families or parts[2] not in CELL_FEATURES:
+            return f"is not cell.MODEL.F (F one of {', '.join(CELL_FEATURES)})"
+        return None
     return "is not a figure a tour can measure (see engine/inspect/lesson.py)"
 
 
@@ -165,6 +174,10 @@ def measure(step: Step, models: Mapping[str, LoadedModel], splits: tuple[str, st
             return float(shift[int(rest[1]) - 1])
         if kind == "forget":
             return forget_gate(models, step, at_cursor=rest[0] == "at")
+        if kind == "cell":
+            lesson, feature = models[rest[0]], CELL_FEATURES[rest[1]]
+            ranking = once(("cell", rest[0]), lambda: cells(lesson.model, lesson.vocab, step.text, top=1))
+            return abs(ranking.best[feature][0].correlation) if feature in ranking.best else math.nan
         if kind in ("train", "val"):
             return split(kind, rest[0])
         if kind == "gap":

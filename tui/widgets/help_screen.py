@@ -23,7 +23,7 @@ Three character-level models of Shakespeare, side by side: **Benvolio** (a plain
 | `Esc` | leave a text field, so that keys such as `?` reach the app |
 | `Ctrl+Q` | quit; a model that is training stops with a checkpoint first |
 
-New here? Take the **guided tour**: Ctrl+P, then *Tour* (or start with `shakes-tui --tour`). Seven
+New here? Take the **guided tour**: Ctrl+P, then *Tour* (or start with `shakes-tui --tour`). Eight
 steps walk through why the three models differ, each opening the view that shows it, its figures
 measured on the weights in use; **n** next step, **p** back, **Esc** leaves.
 
