@@ -114,3 +114,19 @@ def test_a_cell_figure_is_the_best_units_correlation_and_none_for_romeo():
     ranking = cells(models["mercutio"].model, vocab, step.text, top=1)
     assert figures["cell.mercutio.line"] == pytest.approx(abs(ranking.best["position in line"][0].correlation))
     assert math.isnan(figures["cell.romeo.line"])  # Romeo carries no state: n/a
+
+
+async def test_every_step_opens_without_an_error_at_80x24(tmp_path):
+    """Each step's view opens on its text and cursor, even while the view still holds an older, shorter text's
+    measurement (the attention step's cursor 40 over the default seed's 7 characters once raised IndexError)."""
+    app = make_app(tmp_path, tour=load_tour(DEFAULT_TOUR, family_names()))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: bool(app.query(TourPanel)))
+        await settle(pilot, app)
+        panel = app.query_one(TourPanel)
+        for number in range(2, len(app.tour.steps) + 1):
+            await pilot.press("n")
+            await settle(pilot, app)
+            assert panel.border_title.startswith(f"Tour {number}/{len(app.tour.steps)}") and app.is_running
+        info = str(app.query_one("#attention-info").render())
+        assert info == "" or info.startswith("query ")

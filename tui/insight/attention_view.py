@@ -73,16 +73,17 @@ class AttentionMap(Widget, can_focus=True):
         self.border_subtitle = "l/h layer/head (L/H back) · arrows: query"
         rows, cols = max(1, self.content_size.height - 1), max(1, self.content_size.width - LABEL)
         text, w = self.attention.text, self.weights()
-        first = int(np.clip(self.cursor - rows // 2, 0, max(0, len(text) - rows)))
+        cursor = min(self.cursor, len(text) - 1)  # set for a text still being measured (the tour's): it waits
+        first = int(np.clip(cursor - rows // 2, 0, max(0, len(text) - rows)))
         last = min(len(text), first + rows)
         k0 = max(0, last - cols)
         out = Text("\u00a0" * LABEL + "".join(shown(c) for c in text[k0:last]) + "\n", style="dim")
         for q in range(first, last):
-            out.append(shown(text[q]) + ("▶" if q == self.cursor else " "), style="bold" if q == self.cursor else "")
+            out.append(shown(text[q]) + ("▶" if q == cursor else " "), style="bold" if q == cursor else "")
             for k in range(k0, last):
                 bg = weight_colour(w[q, k]) if k <= q else None
                 cell = Style(bgcolor=bg, color=text_colour(bg)) if bg else Style()
-                out.append("▁" if (q == self.cursor and k <= q) else " ", style=cell)
+                out.append("▁" if (q == cursor and k <= q) else " ", style=cell)
             out.append("\n")
         return out
 
@@ -130,7 +131,9 @@ class AttentionView(Vertical):
         heatmap = self.query_one(AttentionMap)
         if heatmap.attention is None:
             return
-        text, q, w = heatmap.attention.text, heatmap.cursor, heatmap.weights()[heatmap.cursor]
+        text = heatmap.attention.text
+        q = min(heatmap.cursor, len(text) - 1)  # a cursor set for a text still being measured (the tour's) waits
+        w = heatmap.weights()[q]
         best = np.argsort(w[:q + 1])[::-1][:3]
         where = "  ".join(f"{shown(text[k])!r} {q - k} back {w[k]:.0%}" for k in best)
         self.query_one("#attention-info", Static).update(
