@@ -38,6 +38,7 @@ def test_the_shipped_tour_reads_and_names_only_figures_it_can_measure():
     ("[[step]]\ntitle = 'a'\nbody = '{kl.romeo.8}'", "needs the step's text_b"),
     ("[[step]]\ntitle = 'a'\nbody = '{weather}'", "is not a figure a tour can measure"),
     ("[[step]]\ntitle = 'a'\nbody = '{cell.mercutio.colour}'", "is not cell.MODEL.F"),
+    ("[[step]]\ntitle = 'a'\nbody = 'b'\nfeature = 'line'", "needs tab = \"gates\""),
     ("[[step]]\ntitle = 'a'\nbody = 'b'\ncheck = 'surprise.romeo is small'", "is not 'FIGURE < FIGURE'"),
     ("[[step]]\ntitle = 'a'\nbody = 'b'\ncursor = 'x'", "cursor must be a whole number"),
 ])
@@ -130,3 +131,22 @@ async def test_every_step_opens_without_an_error_at_80x24(tmp_path):
             assert panel.border_title.startswith(f"Tour {number}/{len(app.tour.steps)}") and app.is_running
         info = str(app.query_one("#attention-info").render())
         assert info == "" or info.startswith("query ")
+
+
+async def test_the_cell_step_opens_gates_on_the_unit_that_follows_the_line(tmp_path):
+    from shakes_tui.engine.inspect.cells import rank_units
+    from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap
+
+    steps = load_tour(DEFAULT_TOUR, family_names())
+    at = next(i for i, s in enumerate(steps) if s.feature == "line")
+    app = make_app(tmp_path, tour=steps)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await until(pilot, lambda: bool(app.query(TourPanel)))
+        await settle(pilot, app)
+        await pilot.press(*["n"] * at)
+        heatmap = app.query_one(GateHeatmap)
+        info = app.query_one("#gate-info")
+        await until(pilot, lambda: str(info.render()).startswith("cells: position in line"))
+        assert heatmap.text == steps[at].text
+        best = rank_units({k: heatmap.arrays[k] for k in "ch"}, heatmap.text, top=1).best["position in line"][0]
+        assert (heatmap.gate, heatmap.layer_no + 1, heatmap.cursor_unit + 1) == (best.state, best.layer, best.unit)

@@ -7,11 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shakes_tui.engine.errors import ShakesError
-from shakes_tui.engine.inspect.lesson import Step, measure, render
+from shakes_tui.engine.inspect.lesson import CELL_FEATURES, Step, measure, render
 from shakes_tui.tui.insight.attention_view import AttentionMap
 from shakes_tui.tui.insight.pane import VIEWS, InsightPane
 from shakes_tui.tui.insight.surprise_view import SurpriseView
 from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap
+from shakes_tui.tui.widgets.gates_pane import GatesPane
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.message import Message
@@ -114,6 +115,7 @@ class Tour:
         elif step.tab == "gates":
             heatmap = app.query_one(GateHeatmap)
             heatmap.gate, heatmap.layer_no, heatmap.cursor_t = "f", step.layer - 1, step.cursor
+            app.query_one(GatesPane).find_after_trace(CELL_FEATURES[step.feature] if step.feature else None)
             app.retrace(step.text)
             app.call_after_refresh(heatmap.focus)
         elif step.tab == "insight":

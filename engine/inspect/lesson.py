@@ -63,6 +63,7 @@ class Step:
     text_b: str | None = None  # the second text of a comparison
     cursor: int = 0  # the character the view's cursor starts on
     layer: int = 1  # the gated model's layer, counted from 1 as the app shows it
+    feature: str | None = None  # gates: open on the unit that best follows this feature (a key of CELL_FEATURES)
     check: str | None = None  # "FIGURE < FIGURE": the claim the body makes
     otherwise: str = ""  # said instead of the body where the check fails on the weights in use
 
@@ -111,6 +112,9 @@ def _checked_step(path: Path, number: int, values: dict, families: tuple[str, ..
         raise ShakesError(f"{where}: tab {step.tab!r} is not one of {', '.join(TABS)}")
     if step.view is not None and (step.tab != "insight" or step.view not in VIEWS):
         raise ShakesError(f"{where}: view {step.view!r} needs tab = \"insight\" and one of {', '.join(VIEWS)}")
+    if step.feature is not None and (step.tab != "gates" or step.feature not in CELL_FEATURES):
+        raise ShakesError(f"{where}: feature {step.feature!r} needs tab = \"gates\" and one of "
+                          f"{', '.join(CELL_FEATURES)}")
     if step.cursor < 0 or step.layer < 1:
         raise ShakesError(f"{where}: cursor is counted from 0 and layer from 1")
     if step.check and not CHECK.match(step.check):

@@ -61,6 +61,7 @@ class GatesPane(Widget):
         self._full_length = 0  # characters of the text last sent to the trace, before the cut
         self._traced: Slot | None = None  # the model (and its weights' source) last sent to the trace
         self.found: tuple[tuple[str, int, int], str] | None = None  # the unit c found and its words, until left
+        self.pending_feature: str | None = None  # a feature to find as soon as the next trace arrives
 
     def trace(self, slot: Slot, text: str, delay: float = 0.0) -> None:
         """Trace the model's gates over text (its first MAX_TRACE_CHARS) in a thread worker, after
@@ -80,8 +81,12 @@ class GatesPane(Widget):
     @on(TraceReady)
     def set_trace(self, event: TraceReady) -> None:
         """Show a trace; when the text was cut to MAX_TRACE_CHARS, say so."""
-        self.query_one(GateHeatmap).set_trace(event.text, event.arrays)
+        heatmap = self.query_one(GateHeatmap)
+        heatmap.set_trace(event.text, event.arrays)
         self.found = None  # a new text: c ranks again
+        if self.pending_feature is not None:  # the tour's cell step: open on the unit that follows it
+            heatmap.feature, self.pending_feature = self.pending_feature, None
+            self.find_cell(GateHeatmap.FeatureChosen(heatmap.feature))
         cut = self._full_length > MAX_TRACE_CHARS  # not a seed's characters outside the vocabulary, left out
         self.query_one(UnitText).border_subtitle = (
             f"traced the first {MAX_TRACE_CHARS:,} of {self._full_length:,} characters" if cut else "")
@@ -100,6 +105,10 @@ class GatesPane(Widget):
         """The gated model has no weights (missing or damaged): say so instead of waiting for a seed."""
         self.query_one(GateHeatmap).set_unavailable(model, reason)
         self.query_one("#gate-info", Static).update(f"{display_name(model)} has no weights")
+
+    def find_after_trace(self, feature: str | None) -> None:
+        """Once the next trace arrives, put the cursor on the unit that best follows feature (None: do not)."""
+        self.pending_feature = feature
 
     @on(GateHeatmap.FeatureChosen)
     def find_cell(self, event: GateHeatmap.FeatureChosen) -> None:
