@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from shakes_tui.engine.colours import MEANINGS
 from shakes_tui.engine.models import display_name
 from shakes_tui.engine.models.lstm import GATE_NAMES
 from shakes_tui.tui.palette import cell_colour, shown, text_colour
@@ -33,7 +34,6 @@ def display_scale(gate: str, values: np.ndarray) -> np.ndarray:
 
 
 LEGEND_CELLS = 9
-MEANINGS = {"f": ("forget", "keep"), "i": ("ignore", "write"), "o": ("hide", "show")}
 
 
 def legend(gate: str, unit_scale: float) -> str:
