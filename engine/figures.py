@@ -14,7 +14,7 @@ command's run function return it as a third item: ``return result, lines, figure
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +42,7 @@ class Figure:
     name: str  # what it shows, as a file name: "surprise", "span", "gates", ...
     title: str  # names the model and its weights
     header: list[str]  # the CSV's columns
-    rows: list[list]  # the numbers behind the picture, one CSV row each
+    rows: Callable[[], Iterable[list]]  # the numbers behind the picture, a CSV row each (made when written)
     draw: Callable[[object], None]  # fills a matplotlib Figure
 
 
@@ -79,7 +79,7 @@ def write_csv(figure: Figure, path: str | Path) -> Path:
     with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(figure.header)
-        writer.writerows(figure.rows)
+        writer.writerows(figure.rows())
     return Path(path)
 
 
@@ -123,8 +123,10 @@ def surprise(results: dict[str, Surprise], labels: dict[str, str], tints: dict[s
     """Each model's loss per character (lines), and the text's characters on the surprise colour (a strip per
     model, as the view colours them)."""
     tints = tints or {m: colours.family_colour(m) for m in results}
-    rows = [[m, j + 1, s.text[j + 1], round(float(s.loss[j]), 4), s.top[j][0][0], round(s.top[j][0][1], 4)]
-            for m, s in results.items() for j in range(len(s.loss))]
+
+    def rows():
+        return ([m, j + 1, s.text[j + 1], round(float(s.loss[j]), 4), s.top[j][0][0], round(s.top[j][0][1], 4)]
+                for m, s in results.items() for j in range(len(s.loss)))
 
     def draw(fig) -> None:
         top, strip = fig.subplots(2, 1, height_ratios=(3, 1), sharex=True)
@@ -152,8 +154,10 @@ def surprise(results: dict[str, Surprise], labels: dict[str, str], tints: dict[s
 def span(results: dict[str, SpanResult], labels: dict[str, str], tints: dict[str, str] | None = None) -> Figure:
     """Loss when only the last k characters are seen, and the influence of the character k back (log), k on log2."""
     tints = tints or {m: colours.family_colour(m) for m in results}
-    rows = [[m, k, round(float(r.loss[i]), 4), round(float(r.influence[i]), 6), round(r.unlimited, 4)]
-            for m, r in results.items() for i, k in enumerate(r.context)]
+
+    def rows():
+        return ([m, k, round(float(r.loss[i]), 4), round(float(r.influence[i]), 6), round(r.unlimited, 4)]
+                for m, r in results.items() for i, k in enumerate(r.context))
 
     def draw(fig) -> None:
         loss, influence = fig.subplots(1, 2)
@@ -182,8 +186,11 @@ def span(results: dict[str, SpanResult], labels: dict[str, str], tints: dict[str
 def attention(att: Attention, layer: int, head: int, label: str) -> Figure:
     """One layer's and head's weights (from 0 here, titled from 1): rows the queries, columns the keys."""
     w = att.weights[layer, head]
-    rows = [[layer + 1, head + 1, q, att.text[q], k, att.text[k], round(float(w[q, k]), 5)]
-            for q in range(len(att.text)) for k in range(q + 1)]
+
+    def rows():
+        return ([layer + 1, head + 1, q, att.text[q], k, att.text[k], round(float(w[q, k]), 5)]
+                for q in range(len(att.text)) for k in range(q + 1))
+
     layers, heads = att.weights.shape[:2]
 
     def draw(fig) -> None:
@@ -204,9 +211,11 @@ def attention(att: Attention, layer: int, head: int, label: str) -> Figure:
 def saturation(sat: Saturation, label: str) -> Figure:
     """A dot per unit: x the share of characters it is shut on (< 0.1), y open on (> 0.9); a panel per gate."""
     gates = [g for g in SIGMOID_GATES if g in sat.left]
-    rows = [[GATE_NAMES[g], layer + 1, unit + 1, round(float(sat.left[g][layer, unit]), 4),
-             round(float(sat.right[g][layer, unit]), 4)]
-            for g in gates for layer in range(sat.left[g].shape[0]) for unit in range(sat.left[g].shape[1])]
+
+    def rows():
+        return ([GATE_NAMES[g], layer + 1, unit + 1, round(float(sat.left[g][layer, unit]), 4),
+                 round(float(sat.right[g][layer, unit]), 4)]
+                for g in gates for layer in range(sat.left[g].shape[0]) for unit in range(sat.left[g].shape[1]))
 
     def draw(fig) -> None:
         axes = fig.subplots(1, len(gates), sharey=True)
@@ -225,8 +234,10 @@ def saturation(sat: Saturation, label: str) -> Figure:
 
 def copying(result: Copying, text: str, label: str) -> Figure:
     """The share of the text's 8-grams found in the training text, and its longest stretch found there."""
-    rows = [[len(text), result.longest, result.longest_text,
-             "" if result.share is None else round(result.share, 4)]]
+
+    def rows():
+        share = "" if result.share is None else round(result.share, 4)
+        return [[len(text), result.longest, result.longest_text, share]]
 
     def draw(fig) -> None:
         ax = fig.subplots()
@@ -246,8 +257,11 @@ def gates(text: str, gate: str, layer: int, n_layers: int, values: np.ndarray, s
     """The Gates heatmap: a row per unit (in the view's order), a column per character, on the view's colour
     scale (C drawn per unit against its largest |value|: ``scale``), with that scale as the colour legend."""
     shown = values / scale  # (T, units), as the view colours them
-    rows = [[unit + 1, t, text[t], round(float(values[t, unit]), 5), round(float(shown[t, unit]), 5)]
-            for unit in map(int, units) for t in range(len(text))]
+
+    def rows():
+        return ([unit + 1, t, text[t], round(float(values[t, unit]), 5), round(float(shown[t, unit]), 5)]
+                for unit in map(int, units) for t in range(len(text)))
+
     kind = "state" if gate in ("c", "h") else "gate"
 
     def draw(fig) -> None:
@@ -275,8 +289,11 @@ def loss(train: dict[str, list[tuple[int, float]]], val: dict[str, list[tuple[in
     """Train loss (lines) and validation loss (dots, the best one a diamond) against steps, a colour per model."""
     models = sorted(m for m in set(train) | set(val) if train.get(m) or val.get(m))
     labels = labels or {m: m for m in models}
-    rows = [[m, kind, int(step), round(float(value), 4)] for m in models
-            for kind, points in (("train", train.get(m, [])), ("validation", val.get(m, []))) for step, value in points]
+
+    def rows():
+        return ([m, kind, int(step), round(float(value), 4)] for m in models
+                for kind, points in (("train", train.get(m, [])), ("validation", val.get(m, [])))
+                for step, value in points)
 
     def draw(fig) -> None:
         ax = fig.subplots()

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from shakes_tui.engine import figures
 from shakes_tui.engine.colours import MEANINGS
 from shakes_tui.engine.models import display_name
 from shakes_tui.engine.models.lstm import GATE_NAMES
@@ -153,6 +154,14 @@ class GateHeatmap(Widget, can_focus=True):
         if self.arrays and len(self.text):
             value = float(self.values()[self.cursor_t, self.cursor_unit])
             self.post_message(self.CursorMoved(self.cursor_t, self.cursor_unit, value, self.gate, self.layer_no))
+
+    def figure(self, label: str) -> figures.Figure | None:
+        """What x exports: the gate and layer shown, every unit in the order shown, over the whole text."""
+        if not self.arrays:
+            return None
+        values = self.values()
+        return figures.gates(self.text, self.gate, self.layer_no, self.n_layers, values,
+                             display_scale(self.gate, values), self.units, UNIT_MODES[self.mode][0], label)
 
     # ---- keys -----------------------------------------------------------------------------------
     def action_next_gate(self) -> None:

@@ -10,6 +10,7 @@ from shakes_tui.engine.models import display_name
 from shakes_tui.engine.models.lstm import GATE_NAMES
 from shakes_tui.tui import workers
 from shakes_tui.tui.bank import Slot
+from shakes_tui.tui.export import EXPORT
 from shakes_tui.tui.messages import TraceReady
 from shakes_tui.tui.palette import append_on, cell_colour, shown
 from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap, display_scale
@@ -41,6 +42,7 @@ class UnitText(Static):
 
 
 class GatesPane(Widget):
+    BINDINGS = [EXPORT]
     DEFAULT_CSS = """
     GatesPane { layout: vertical; }
     GatesPane #gate-info { height: 1; padding: 0 1; }
@@ -97,6 +99,12 @@ class GatesPane(Widget):
         """The gated model has no weights (missing or damaged): say so instead of waiting for a seed."""
         self.query_one(GateHeatmap).set_unavailable(model, reason)
         self.query_one("#gate-info", Static).update(f"{display_name(model)} has no weights")
+
+    def figure(self):
+        """The heatmap as a figure for slides, titled with the model and its weights."""
+        slot = self._traced
+        label = f"{display_name(slot.name)} ({slot.source or 'shipped'})" if slot else ""
+        return self.query_one(GateHeatmap).figure(label)
 
     @on(GateHeatmap.CursorMoved)
     def show_cursor(self, event: GateHeatmap.CursorMoved) -> None:
