@@ -167,13 +167,16 @@ def span(results: dict[str, SpanResult], labels: dict[str, str], tints: dict[str
             loss.axhline(r.unlimited, color=tints[m], ls=":", lw=0.8)
             influence.plot(r.context, np.maximum(r.influence, 1e-6), "o-", color=tints[m], ms=3, lw=1,
                            label=labels[m])
+        reach = max((max(r.context) for r in results.values()), default=1)
         for ax in (loss, influence):
             ax.set_xscale("log", base=2)
+            ax.set_xticks([4 ** i for i in range(int(np.log(reach) / np.log(4)) + 1)])
+            ax.xaxis.set_major_formatter("{x:g}")
             ax.set_xlabel("k (characters back)")
             ax.grid(alpha=0.3)
         influence.set_yscale("log")
         loss.set_title("loss when only the last k characters are seen (dotted: unlimited)", fontsize=7)
-        influence.set_title("influence of the character k back", fontsize=7)
+        influence.set_title("influence of the character k back (KL, floored at 1e-6 as in the app)", fontsize=7)
         loss.set_ylabel("nats/char")
         influence.set_ylabel("KL (nats)")
         loss.legend(fontsize=6)
