@@ -271,18 +271,20 @@ def gates(text: str, gate: str, layer: int, n_layers: int, values: np.ndarray, s
         ax = fig.subplots()
         lo = 0.0 if gate in SIGMOID_GATES else -1.0
         image = ax.imshow(shown[:, list(units)].T, aspect="auto", interpolation="nearest", vmin=lo, vmax=1,
-                          cmap=colour_map(lambda v: colours.cell(gate, v), lo, 1.0))
+                          cmap=colour_map(lambda v: colours.cell(gate, v), lo, 1.0),
+                          extent=(-0.5, len(text) - 0.5, len(units) + 0.5, 0.5))
         ax.set_xlabel("character of the text")
-        ax.set_ylabel(f"unit ({order})")
+        ax.set_ylabel(f"units, {order} (row 1 first)")
         if len(units) <= 48:
-            ax.set_yticks(range(len(units)), [str(u + 1) for u in units], fontsize=4)
+            ax.set_yticks(range(1, len(units) + 1), [f"unit {u + 1}" for u in units], fontsize=4)
         _char_ticks(ax, text)
         bar = fig.colorbar(image, ax=ax, shrink=0.8)
+        bar.set_label(f"{GATE_NAMES[gate]} {kind} (the app's colours)", fontsize=6)
         if gate in colours.MEANINGS:
             low, high = colours.MEANINGS[gate]
             bar.set_ticks([0, 0.5, 1], labels=[f"0 {low}", "0.5", f"1 {high}"], fontsize=6)
         elif gate == "c":
-            bar.set_label("value / the unit's largest |value| over the text", fontsize=6)
+            bar.set_label("cell state / the unit's largest |value| over the text", fontsize=6)
     return Figure("gates", f"{label} · {GATE_NAMES[gate]} {kind} · layer {layer + 1}/{n_layers} · {order}",
                   ["unit", "position", "character", "value", "value_as_drawn"], rows, draw)
 

@@ -123,9 +123,9 @@ class ShakesApp(App):
         if event.error:
             self.notify(event.error, title="Figure not written", severity="error")
             return
-        folder = event.paths[0].parent
-        names = ", ".join(p.name for p in event.paths)
-        self.notify(f"{names} in {folder}/" + (f"\n{event.note}" if event.note else ""), title="Figure written",
+        first, *others = event.paths
+        names = ", ".join([str(first), *(p.suffix for p in others)])  # shakes-figures/span-....csv, .png, .svg
+        self.notify(names + (f"\n{event.note}" if event.note else ""), title="Figure written",
                     severity="warning" if event.note else "information", timeout=8)
 
     def action_leave_field(self, quietly: bool = False) -> None:

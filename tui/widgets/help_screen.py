@@ -22,6 +22,7 @@ Three character-level models of Shakespeare, side by side: **Benvolio** (a plain
 | `Tab` `Shift+Tab` | the next or previous field or button |
 | `Esc` | leave a text field, so that keys such as `?` reach the app |
 | `Ctrl+Q` | quit; a model that is training stops with a checkpoint first |
+| `x` | in the Train, Gates and Insight tabs: the chart, heatmap or view shown as a figure for slides, written as CSV, PNG and SVG (1600x900 px) into `shakes-figures/` where the app was started; the pictures need matplotlib (`pip install -e '.[plots]'`), the CSV does not |
 
 ## Generate (F1)
 
