@@ -8,5 +8,5 @@ from pathlib import Path
 
 from textual.binding import Binding
 
-EXPORT = Binding("x", "app.export_figure", "export figure")
+EXPORT = Binding("x", "app.export_figure", "export")  # short: narrow footers keep ? Help
 FIGURES_DIR = Path("shakes-figures")
