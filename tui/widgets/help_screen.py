@@ -22,7 +22,7 @@ Three character-level models of Shakespeare, side by side: **Benvolio** (a plain
 | `Tab` `Shift+Tab` | the next or previous field or button |
 | `Esc` | leave a text field, so that keys such as `?` reach the app |
 | `Ctrl+Q` | quit; a model that is training stops with a checkpoint first |
-| `x` | in the Train, Gates and Insight tabs: the chart, heatmap or view shown as a figure for slides, written as CSV, PNG and SVG (1600x900 px) into `shakes-figures/` where the app was started; the pictures need matplotlib (`pip install -e '.[plots]'`), the CSV does not |
+| `x` | in the Train, Gates and Insight tabs: the chart, heatmap or view shown as a figure (below) |
 
 ## Generate (F1)
 
@@ -76,6 +76,14 @@ head, **L**/**H** back). **4 saturation**: how often each of Mercutio's gate uni
 (< 0.1) or wide open (> 0.9). After each generation the pane titles show the longest stretch the
 model copied from its training text. Layers, heads and units are numbered from 1 here and
 everywhere, as `shakes-inspect --layer 1 --head 1` counts them.
+
+## Figures for slides (x)
+
+**x** writes the Train tab's loss chart, the Gates heatmap (with its colour scale) or the Insight view
+shown as CSV (the numbers), PNG (1600x900 px at 200 dpi) and SVG into `shakes-figures/` in the directory
+the app was started in; a notice names the files. The pictures need matplotlib
+(`pip install -e '.[plots]'`); without it the CSV is still written and the notice says so.
+`shakes-inspect ... --plot FILE --csv FILE` draws the same figures from the command line.
 """
 
 
