@@ -4,7 +4,7 @@
 2. Stop after a minute, then Resume: the learning rate of the last step before Stop and of the first after (this
    run logs every step).
 
-Usage: python -m shakes_tui.bench.live_weights [--model mercutio] [--data FILE] [--stop-after 60] [--resume-only]
+Usage: python -m shakes_tui.bench.live_weights [--model NAME] [--data FILE] [--stop-after 60] [--resume-only]
 Prints its figures; takes about five minutes (two runs of two minutes).
 """
 
@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from shakes_tui.engine.inspect.context import first_family_with
 from shakes_tui.engine.runs import Finished, RunDir, Start, Train
 from shakes_tui.tui.cli import create_app
 from shakes_tui.tui.widgets.training_pane import TrainingPane
@@ -81,7 +82,7 @@ async def resume_schedule(model: str, data: str | None, runs: Path, stop_after: 
 
 def main() -> None:
     p = argparse.ArgumentParser(prog="python -m shakes_tui.bench.live_weights", description=__doc__.split("\n")[0])
-    p.add_argument("--model", default="mercutio")
+    p.add_argument("--model", default=first_family_with("has_gates"), help="the model trained (default: %(default)s)")
     p.add_argument("--data", help="the corpus (default: as the app finds it)")
     p.add_argument("--stop-after", type=float, default=60.0, help="seconds before Stop (default 60)")
     p.add_argument("--resume-only", action="store_true", help="only the second measurement")

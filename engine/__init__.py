@@ -10,6 +10,7 @@ Nothing in this package imports Textual; it works from a script or a notebook
     inspect/     what the app's Insight views and shakes-inspect measure; the tour's figures (lesson.py)
     cli/         the command-line tools, one module each
     evaluate.py  the loss over every character of a split, with the context each model can use
+    figures.py   each view as figures for slides (CSV, PNG, SVG); colours.py, the colour scales the app shares
     runs.py      the run directory: the one contract between a trainer and any viewer
     weights.py   weights files: written atomically, read without unpickling, every field checked
     shipped.py   where the shipped weights are; atomic.py, devices.py, errors.py, numbers.py, threads.py

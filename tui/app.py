@@ -14,15 +14,17 @@ from shakes_tui.tui import workers
 from shakes_tui.tui.bank import ModelBank, gated_model, run_source
 from shakes_tui.tui.cli import DEFAULT_TOUR
 from shakes_tui.tui.commands import ShakesCommands
+from shakes_tui.tui.export import FIGURES_DIR
 from shakes_tui.tui.insight.messages import CopyingReady
 from shakes_tui.tui.insight.pane import InsightPane
-from shakes_tui.tui.messages import CheckpointLoaded, GenerationProgress, ModelsLoaded, while_running
+from shakes_tui.tui.messages import CheckpointLoaded, FiguresWritten, GenerationProgress, ModelsLoaded, while_running
 from shakes_tui.tui.tour import Tour, TourFigures
 from shakes_tui.tui.training import TrainingSettings
 from shakes_tui.tui.widgets.gates_pane import GatesPane
 from shakes_tui.tui.widgets.generation_pane import GenerationPane
 from shakes_tui.tui.widgets.generation_row import GenerationRow
 from shakes_tui.tui.widgets.help_screen import HelpScreen
+from shakes_tui.tui.widgets.loss_chart import LossChart
 from shakes_tui.tui.widgets.seed_bar import SeedBar, SeedInput
 from shakes_tui.tui.widgets.training_pane import TrainingPane
 from textual import events, on
@@ -48,7 +50,7 @@ class ShakesApp(App):
 
     def __init__(self, *, weights_dir: Path = SHIPPED_DIR, training: TrainingSettings | None = None,
                  watch: list[Path] | None = None, after_load: Callable[[], None] = lambda: None,
-                 tour: list[Step] | None = None) -> None:
+                 tour: list[Step] | None = None, figures_dir: Path = FIGURES_DIR) -> None:
         super().__init__()
         self.names = family_names()
         self.sub_titles = sub_titles(self.names)
@@ -60,6 +62,7 @@ class ShakesApp(App):
         self.rounds: dict[str, int] = {}  # ... and a model's older streams are stale from then on
         self.request: SeedBar.Submitted | None = None  # the last seed and its settings (live weights rewrite it)
         self.noticed: set[str] = set()  # notices already shown for this seed: once, not once per model
+        self.figures_dir = figures_dir
         self.tour_at_start = tour is not None
         self.tour = Tour(self, tour) if tour is not None else None  # the default tour is read when first asked for
 
@@ -100,6 +103,30 @@ class ShakesApp(App):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_export_figure(self) -> None:
+        """x: the Train tab's loss chart, the Gates heatmap or the Insight view shown, as CSV, PNG and SVG (written
+        in a thread worker; a notice names the files)."""
+        tab = self.query_one(TabbedContent).active
+        source = {"train": LossChart, "gates": GatesPane, "insight": InsightPane}.get(tab)
+        if source is None:
+            self.notify("x exports the Train chart, the Gates heatmap or the Insight view shown", timeout=4)
+            return
+        figure = self.query_one(source).figure()
+        if figure is None:
+            self.notify("Nothing drawn here yet to export", timeout=4)
+            return
+        self.run_in_thread(workers.export_figure, figure, self.figures_dir, group="export-figure")
+
+    @on(FiguresWritten)
+    def figures_written(self, event: FiguresWritten) -> None:
+        if event.error:
+            self.notify(event.error, title="Figure not written", severity="error")
+            return
+        first, *others = event.paths
+        names = ", ".join([str(first), *(p.suffix for p in others)])  # shakes-figures/span-....csv, .png, .svg
+        self.notify(names + (f"\n{event.note}" if event.note else ""), title="Figure written",
+                    severity="warning" if event.note else "information", timeout=8)
 
     def action_leave_field(self, quietly: bool = False) -> None:
         """Esc in a text field hands the keys back to the app (? for help, F1-F4, a pane's own keys); elsewhere

@@ -88,3 +88,12 @@ class Resumable(Message):
     them): (model, run folder, how it ended) each, oldest first (engine.training.resumable)."""
 
     runs: list[tuple[str, Path, str]]
+
+
+@dataclass
+class FiguresWritten(Message):
+    """x wrote the current view as a figure: the files, and what could not be written (no matplotlib, an error)."""
+
+    paths: list[Path]
+    note: str | None = None
+    error: str | None = None

@@ -1,24 +1,21 @@
-"""The app's colours and glyphs, in one place: the colour scales cells and characters are drawn on, the rule that
-keeps text on them readable, and how characters that would not show (a newline, a tab, a space) are drawn."""
+"""The app's colours and glyphs, in one place: the colour scales cells and characters are drawn on (their values
+are in engine/colours.py, which the exported figures share), the rule that keeps text on them readable, and how
+characters that would not show (a newline, a tab, a space) are drawn."""
 
 from __future__ import annotations
 
-import numpy as np
 from rich.color import Color
 from rich.style import Style
 from rich.text import Text
-from shakes_tui.engine.models import family_names
+from shakes_tui.engine import colours as scales
 
 NEWLINE, TAB, SPACE = "⏎", "⇥", "·"
-SURPRISE_TOP = 6.0  # nats: this surprise and above get the brightest colour
-LAYER_COLOURS = ("#61afef", "#98c379", "#e5c07b", "#c678dd", "#e06c75")
-FAMILY_COLOURS = ("#e5c07b", "#61afef", "#e06c75", "#98c379", "#c678dd")  # in registry order, then round again
+SURPRISE_TOP, LAYER_COLOURS, FAMILY_COLOURS = scales.SURPRISE_TOP, scales.LAYER_COLOURS, scales.FAMILY_COLOURS
 
 
 def heat(share: float) -> Color:
-    """0 -> near black, 1 -> bright amber, through deep red."""
-    v = min(max(share, 0.0), 1.0)
-    return Color.from_rgb(25 + 230 * v, 25 + 190 * v * v, 30 + 20 * v)
+    """0 -> near black, 1 -> bright amber, through deep red (engine/colours.py)."""
+    return Color.from_rgb(*scales.heat(share))
 
 
 def surprise_colour(nats: float) -> Color:
@@ -27,29 +24,15 @@ def surprise_colour(nats: float) -> Color:
 
 def weight_colour(w: float) -> Color:
     """An attention weight (0..1)."""
-    return heat(float(np.sqrt(w)))  # square root: small weights stay visible next to a dominant one
+    return Color.from_rgb(*scales.weight_heat(w))
 
 
 def cell_colour(gate: str, value: float) -> Color:
     """Sigmoid gates (0..1): black to amber. g, h and scaled C (signed): blue, black, red."""
-    if gate in ("f", "i", "o"):
-        v = float(np.clip(value, 0.0, 1.0))
-        return Color.from_rgb(20 + 235 * v, 20 + 180 * v, 20 + 40 * v)
-    v = float(np.clip(value, -1.0, 1.0))
-    if v >= 0:
-        return Color.from_rgb(20 + 235 * v, 20 + 50 * v, 20 + 50 * v)
-    return Color.from_rgb(20 + 60 * -v, 20 + 110 * -v, 20 + 235 * -v)
+    return Color.from_rgb(*scales.cell(gate, value))
 
 
-def colour(name: str) -> str:
-    """A family's colour, by its place in the registry (a name not registered: the next place's)."""
-    names = family_names()
-    place = names.index(name) if name in names else len(names)
-    return FAMILY_COLOURS[place % len(FAMILY_COLOURS)]
-
-
-def layer_colour(layer: int) -> str:
-    return LAYER_COLOURS[layer % len(LAYER_COLOURS)]
+colour, layer_colour = scales.family_colour, scales.layer_colour
 
 
 def luminance(colour: Color) -> float:

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from shakes_tui.engine import figures
+from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.generation.sampling import SampleSettings, prepare_seed, stream
 from shakes_tui.engine.inspect.cells import FEATURES, rank_units
 from shakes_tui.engine.runs import Follower, Start
@@ -20,6 +22,7 @@ from shakes_tui.tui.bank import ModelBank, Slot
 from shakes_tui.tui.messages import (
     CellFound,
     CheckpointLoaded,
+    FiguresWritten,
     GenerationProgress,
     ModelsLoaded,
     Resumable,
@@ -32,6 +35,18 @@ from textual.message import Message
 from textual.worker import get_current_worker
 
 Post = Callable[[Message], object]
+
+
+def export_figure(post: Post, figure: figures.Figure, folder: Path) -> None:
+    """Write FOLDER/<view>-<time>.csv, .png and .svg (a -2, -3 ... where that name is taken)."""
+    stem = f"{figure.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    taken = {p.stem for p in folder.glob(f"{stem}*")} if folder.is_dir() else set()
+    stem = next(f"{stem}-{n}" if n > 1 else stem for n in range(1, len(taken) + 2) if
+                (f"{stem}-{n}" if n > 1 else stem) not in taken)
+    try:
+        post(FiguresWritten(*figures.export(figure, folder, stem)))
+    except (OSError, ShakesError) as exc:
+        post(FiguresWritten([], error=str(exc)))
 
 
 def load_models(post: Post, bank: ModelBank) -> None:

@@ -1,4 +1,8 @@
-"""shakes-inspect: the Insight measurements on the command line; --json prints them for notebooks."""
+"""shakes-inspect: the Insight measurements on the command line; --json prints them for notebooks, --plot and --csv
+write them as a figure for slides (engine/figures.py).
+
+A command's run function returns (the JSON, the lines printed) or, to give --plot and --csv something to write,
+(the JSON, the lines, a figures.Figure); every subcommand gets the two flags from _command."""
 
 from __future__ import annotations
 
@@ -6,10 +10,12 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from shakes_tui.engine import figures
 from shakes_tui.engine.cli.common import (
     DATA_HELP,
     TRACE_CHARS,
@@ -21,6 +27,7 @@ from shakes_tui.engine.cli.common import (
     user_errors,
 )
 from shakes_tui.engine.cli.progress import download_progress
+from shakes_tui.engine.colours import family_colour
 from shakes_tui.engine.data.corpus import TRAIN_FRACTION, find_corpus, read_text
 from shakes_tui.engine.devices import resolve_device
 from shakes_tui.engine.errors import ShakesError
@@ -32,7 +39,7 @@ from shakes_tui.engine.inspect.copying import CopyIndex
 from shakes_tui.engine.inspect.saturation import GATE_NAMES, saturation
 from shakes_tui.engine.inspect.span import FAR, GONE, GRID, SpanSettings, memory_span
 from shakes_tui.engine.inspect.surprise import surprise
-from shakes_tui.engine.models import family_names, get_family
+from shakes_tui.engine.models import display_name, family_names, get_family
 from shakes_tui.engine.shipped import weights_for
 from shakes_tui.engine.weights import LoadedModel, load_weights
 
@@ -97,6 +104,10 @@ def parser() -> argparse.ArgumentParser:
 def _command(sub, name: str, text: str) -> argparse.ArgumentParser:
     p = sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--plot", action="append", default=[], metavar="FILE",
+                   help=f"also draw the figure into FILE, .png or .svg by its suffix ({figures.SIZE_WORDS}; "
+                        "give it twice for both; needs matplotlib: pip install -e '.[plots]')")
+    p.add_argument("--csv", metavar="FILE", help="also write the numbers behind the figure to FILE as CSV")
     return p
 
 
@@ -105,8 +116,19 @@ def inspect_main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if getattr(args, "text", None) == "-":
         args.text = sys.stdin.read()
-    result, lines = COMMANDS[args.command](args)
+    for plot in args.plot:  # before measuring, which can take minutes
+        if Path(plot).suffix.lower() not in figures.FORMATS:
+            raise ShakesError(f"--plot {plot}: a picture is .png or .svg")
+    if args.plot and not figures.have_matplotlib():
+        raise ShakesError(figures.MISSING.split(" (")[0])
+    result, lines, *figure = COMMANDS[args.command](args)
     print(json.dumps(result) if args.json else "\n".join(lines))
+    if (args.plot or args.csv) and not figure:
+        raise ShakesError(f"{args.command} has no figure to write yet")
+    written = [figures.write_csv(figure[0], args.csv)] if args.csv else []
+    written += [figures.write_picture(figure[0], plot) for plot in args.plot]
+    for path in written:
+        print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
@@ -123,15 +145,25 @@ def _training_text(data: str | None) -> tuple[str, int]:
 
 # ---- surprise ---------------------------------------------------------------------------------------
 def run_surprise(args):
-    result, lines = {}, []
+    result, lines, measured, tints = {}, [], {}, {}
     for name in args.weights:
         loaded = _load(name)
-        s = surprise(loaded.model, loaded.vocab, args.text)
+        s = measured[name] = surprise(loaded.model, loaded.vocab, args.text)
+        tints[name] = family_colour(loaded.family)
         result[name] = s.to_json()
         worst = np.argsort(s.loss)[::-1][:5]
         lines.append(f"{name:<10} mean {s.mean:.3f} nats/char over {len(s.loss)} characters; most surprising: "
                      + ", ".join(f"{s.text[j + 1]!r} ({s.loss[j]:.1f}, expected {s.top[j][0][0]!r})" for j in worst))
-    return result, lines
+    return result, lines, figures.surprise(measured, _labels(measured), tints)
+
+
+def _labels(names) -> dict[str, str]:
+    """What a figure calls each model: its weights as given (a file), or a shipped model's name and "shipped"."""
+    return {name: _label(name) for name in names}
+
+
+def _label(name: str) -> str:
+    return f"{display_name(name)} (shipped)" if name in family_names() else str(name)
 
 
 # ---- span ---------------------------------------------------------------------------------------------
@@ -140,18 +172,20 @@ def run_span(args):
     text, n_train = _training_text(args.data)
     settings = SpanSettings(positions=args.positions, influence_positions=min(args.influence_positions,
                                                                              args.positions))
-    results = {}
+    results, measured, tints = {}, {}, {}
     for name in args.weights:
         loaded = _load(name, args.device)
+        tints[name] = family_colour(loaded.family)
         try:
             ids = torch.tensor(loaded.vocab.encode(text[n_train:]))
         except ShakesError as exc:
             raise ShakesError(f"{name}: the validation text does not fit its vocabulary: {exc}") from None
         t0 = time.perf_counter()
         with _bar(name) as progress:
-            results[name] = memory_span(loaded.model, ids, settings, progress).to_json()
+            measured[name] = memory_span(loaded.model, ids, settings, progress)
+        results[name] = measured[name].to_json()
         results[name]["seconds"] = round(time.perf_counter() - t0, 1)
-    return results, _span_table(results)
+    return results, _span_table(results), figures.span(measured, _labels(measured), tints)
 
 
 class _bar:
@@ -212,7 +246,8 @@ def run_attention(args):
     for q, ch in enumerate(att.text):
         best = np.argsort(w[q])[::-1][:min(3, q + 1)]
         lines.append(f"{q:>4} {ch!r:>6} -> " + "  ".join(f"{j}:{att.text[j]!r} {w[q, j]:.2f}" for j in best))
-    return {args.weights: att.to_json()}, lines
+    return {args.weights: att.to_json()}, lines, figures.attention(att, args.layer - 1, args.head - 1,
+                                                                       _label(args.weights))
 
 
 # ---- saturation ---------------------------------------------------------------------------------------------
@@ -229,7 +264,7 @@ def run_saturation(args):
             lines.append(f"{GATE_NAMES[g]:<7} layer {layer + 1}/{sat.left[g].shape[0]}: "
                          f"left-saturated {np.mean(left > 0.5):6.1%}, right-saturated {np.mean(right > 0.5):6.1%}, "
                          f"mean shares {left.mean():.2f} / {right.mean():.2f}")
-    return {args.weights: sat.to_json()}, lines
+    return {args.weights: sat.to_json()}, lines, figures.saturation(sat, _label(args.weights))
 
 
 # ---- compare ------------------------------------------------------------------------------------------------
@@ -238,10 +273,11 @@ COMPARE_AT = (1, 2, 4, 8, 16, 32, 64, 128)  # characters after the difference, i
 
 def run_compare(args):
     text_b = args.text_b if args.text_b is not None else one_word_replaced(args.text)
-    result = {}
+    result, tints = {}, {}
     for name in args.weights:
         loaded = _load(name)
         result[name] = compare(loaded.model, loaded.vocab, args.text, text_b)
+        tints[name] = family_colour(loaded.family)
     first = next(iter(result.values()))
     at = [d for d in COMPARE_AT if d <= len(first.kl)]
     lines = [f"A: {first.text_a!r}", f"B: {first.text_b!r}",
@@ -253,7 +289,8 @@ def run_compare(args):
     for name, c in result.items():
         lines.append(f"{name:<10} mean KL {c.kl.mean():.2e} nats over {len(c.kl)} characters; loss after A "
                      f"{c.loss_a.mean():.3f}, after B {c.loss_b.mean():.3f} nats/char")
-    return {name: c.to_json() for name, c in result.items()}, lines
+    return ({name: c.to_json() for name, c in result.items()}, lines,
+            figures.compare(result, _labels(result), tints))
 
 
 # ---- cells --------------------------------------------------------------------------------------------------
@@ -266,9 +303,10 @@ def run_cells(args):
         args.text = text[n_train:n_train + args.chars]
     elif len(args.text) > TRACE_CHARS:
         raise ShakesError(f"cells reads at most {TRACE_CHARS:,} characters (a trace of each), not {len(args.text):,}")
-    result, lines = {}, []
+    result, lines, rankings, tints = {}, [], {}, {}
     for name in args.weights or RECURRENT:
         loaded = _load(name)
+        tints[name] = family_colour(loaded.family)
         ranking = cells(loaded.model, loaded.vocab, args.text, args.top)
         result[name] = ranking.to_json()
         lines.append(f"{name}: units that follow each feature over {ranking.chars:,} characters (Pearson r, "
@@ -278,7 +316,8 @@ def run_cells(args):
                               for c in best)
             lines.append(f"  {feature:<19} {units}")
         lines += [f"  {feature:<19} none: {why}" for feature, why in ranking.absent.items()]
-    return result, lines
+        rankings[name] = ranking
+    return result, lines, figures.cells(rankings, _labels(rankings), tints)
 
 
 # ---- copying ------------------------------------------------------------------------------------------------
@@ -287,7 +326,8 @@ def run_copying(args):
     result = CopyIndex(text[:n_train]).check(args.text)
     share = "n/a (under 8 characters)" if result.share is None else f"{result.share:.1%}"
     return result.to_json(), [f"longest stretch found in the training text: {result.longest} characters: "
-                              f"{result.longest_text!r}", f"8-grams found in the training text: {share}"]
+                              f"{result.longest_text!r}", f"8-grams found in the training text: {share}"], \
+        figures.copying(result, args.text, "the text given")
 
 
 COMMANDS = {"surprise": run_surprise, "span": run_span, "attention": run_attention, "saturation": run_saturation,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from shakes_tui.engine import figures
 from shakes_tui.engine.inspect.attention import Attention
 from shakes_tui.engine.models import display_name
 from shakes_tui.tui.palette import append_on, shown, text_colour, weight_colour
@@ -116,6 +117,14 @@ class AttentionView(Vertical):
             return
         self.query_one(AttentionMap).set_attention(attention)
         self.describe()
+
+    def figure(self, source: str) -> figures.Figure | None:
+        """What x exports: the layer and head shown, over the whole text."""
+        heatmap = self.query_one(AttentionMap)
+        if heatmap.attention is None:
+            return None
+        return figures.attention(heatmap.attention, heatmap.layer_no, heatmap.head_no,
+                                 f"{display_name(self.model)} ({source})")
 
     def show_unavailable(self, why: str) -> None:
         """Why there is nothing to draw; "" once the model has weights again (its map then waits for them)."""

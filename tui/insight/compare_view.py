@@ -5,6 +5,7 @@ as it reads on along the ending they share."""
 from __future__ import annotations
 
 from rich.text import Text
+from shakes_tui.engine import figures
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.inspect.compare import FAR, Comparison, one_word_replaced
 from shakes_tui.engine.models import display_name
@@ -90,6 +91,13 @@ class CompareView(Vertical):
             return  # measured on texts since replaced
         self.results, self.errors = results, errors
         self.redraw()
+
+    def figure(self, sources: dict[str, str]) -> figures.Figure | None:
+        """What x exports: every model's comparison, as drawn (None: nothing measured yet)."""
+        if not self.results:
+            return None
+        return figures.compare(self.results, {m: f"{display_name(m)} ({sources.get(m, 'shipped')})"
+                                              for m in self.results})
 
     def show_unavailable(self, words: str) -> None:
         self.problem = words

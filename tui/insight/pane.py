@@ -7,10 +7,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 
+from shakes_tui.engine import figures
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.inspect.context import first_family_with
 from shakes_tui.engine.models import display_name
 from shakes_tui.tui.bank import ModelBank, Slot
+from shakes_tui.tui.export import EXPORT
 from shakes_tui.tui.insight import jobs
 from shakes_tui.tui.insight.attention_view import AttentionMap, AttentionView
 from shakes_tui.tui.insight.compare_view import CompareView
@@ -40,7 +42,7 @@ MAX_CHARS = 600  # the views are read character by character
 class InsightPane(Vertical, can_focus=True):
     """Its layout: pane.tcss."""
     BINDINGS = [Binding(str(i + 1), f"view('{name}')", name.capitalize()) for i, name in enumerate(VIEWS)] + [
-        Binding("t", "toggle_text", "seed/passage")]
+        Binding("t", "toggle_text", "seed/passage"), EXPORT]
 
     def __init__(self, bank: ModelBank, names: tuple[str, ...], data: str | None, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -163,6 +165,19 @@ class InsightPane(Vertical, can_focus=True):
         for slot in todo:
             view.set_status(slot.name, "waiting for its turn…")
         self.run_in_thread(jobs.measure_span, todo, self.corpus, group="insight-span")
+
+    def figure(self) -> figures.Figure | None:
+        """The view shown, as a figure for slides (None: it has nothing drawn yet)."""
+        sources = {name: self.bank.get(name).source or "shipped" for name in self.names}
+        if self.view == "surprise":
+            return self.query_one(SurpriseView).figure()
+        if self.view == "span":
+            return self.query_one(SpanView).figure(sources)
+        if self.view == "attention":
+            return self.query_one(AttentionView).figure(sources.get(self.attending, "shipped"))
+        if self.view == "compare":
+            return self.query_one(CompareView).figure(sources)
+        return self.query_one(SaturationView).figure()
 
     # ---- keys -------------------------------------------------------------------------------------
     def action_view(self, name: str) -> None:

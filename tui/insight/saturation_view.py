@@ -4,6 +4,7 @@ which it is shut (< 0.1), y the share on which it is open (> 0.9); a panel per g
 from __future__ import annotations
 
 from rich.text import Text
+from shakes_tui.engine import figures
 from shakes_tui.engine.inspect.saturation import Saturation
 from shakes_tui.engine.models import display_name
 from shakes_tui.engine.models.lstm import GATE_NAMES
@@ -52,6 +53,7 @@ class SaturationView(Vertical):
         super().__init__(**kwargs)
         self.model = model  # whose gates are measured (None: no model has gates)
         self.unavailable = False  # it said its model had no weights
+        self.shown: tuple[Saturation, str] | None = None  # the shares drawn, and whose weights they are from
 
     def compose(self) -> ComposeResult:
         waiting = f"waiting for {display_name(self.model)}…" if self.model else "no model has gates"
@@ -60,11 +62,19 @@ class SaturationView(Vertical):
             for gate in ("f", "i", "o"):
                 yield GateScatter(gate, id=f"scatter-{gate}")
 
+    def figure(self) -> figures.Figure | None:
+        """What x exports: the dots drawn."""
+        if self.shown is None:
+            return None
+        sat, source = self.shown
+        return figures.saturation(sat, f"{display_name(self.model)} ({source})")
+
     def show_unavailable(self, why: str) -> None:
         """Why there is nothing to draw; "" once the model has weights again (the view then waits for them)."""
         if not why and not self.unavailable:
             return  # new weights for a model that had some: keep the dots until the new ones come
         self.unavailable = bool(why)
+        self.shown = None
         info = why or f"waiting for {display_name(self.model)}…"
         self.query_one("#saturation-info", Static).update(Text(info))  # a path may hold [brackets]: no markup
         for scatter in self.query(GateScatter):
@@ -75,6 +85,7 @@ class SaturationView(Vertical):
         if sat is None:
             info.update(error or "")
             return
+        self.shown = (sat, source or "shipped")
         layers = " ".join(f"[{layer_colour(i)}]• layer {i + 1}[/]" for i in range(sat.left["f"].shape[0]))
         info.update(f"{display_name(self.model)} ({source or 'shipped'}) · {sat.chars} chars · a dot per unit: "
                     f"right = often shut, top = often open · {layers}")

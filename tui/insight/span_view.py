@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from shakes_tui.engine import figures
 from shakes_tui.engine.inspect.span import FAR, GONE, SpanResult
 from shakes_tui.engine.models import display_name
 from shakes_tui.tui.insight.messages import SpanReady
@@ -93,6 +94,12 @@ class SpanView(Vertical):
             self.set_status(ready.model, ready.error or "failed")
         else:
             self.set_result(ready.model, ready.result)
+
+    def figure(self, sources: dict[str, str]) -> figures.Figure | None:
+        """What x exports: the curves of every model measured so far."""
+        if not self.results:
+            return None
+        return figures.span(self.results, {m: f"{display_name(m)} ({sources.get(m, 'shipped')})" for m in self.results})
 
     def set_status(self, name: str, status: str) -> None:
         self.status[name] = status

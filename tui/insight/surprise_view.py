@@ -4,6 +4,7 @@ what each model expected there instead."""
 from __future__ import annotations
 
 from rich.text import Text
+from shakes_tui.engine import figures
 from shakes_tui.engine.inspect.surprise import Surprise
 from shakes_tui.engine.models import display_name, get_family
 from shakes_tui.tui.palette import SURPRISE_TOP, append_on, colour, shown, surprise_colour
@@ -46,6 +47,13 @@ class SurpriseView(Vertical, can_focus=True):
         longest = max((len(s.text) for s in results.values()), default=2)
         self.cursor = min(max(self.cursor, 1), longest - 1)
         self.redraw()
+
+    def figure(self) -> figures.Figure | None:
+        """What x exports: the surprise of every model measured, as drawn."""
+        if not self.results:
+            return None
+        labels = {m: f"{display_name(m)} ({self.sources.get(m, 'shipped')})" for m in self.results}
+        return figures.surprise(self.results, labels)
 
     def action_move(self, by: int) -> None:
         longest = max((len(s.text) for s in self.results.values()), default=2)

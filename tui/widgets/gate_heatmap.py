@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 from rich.style import Style
 from rich.text import Text
+from shakes_tui.engine import figures
+from shakes_tui.engine.colours import MEANINGS
 from shakes_tui.engine.inspect.cells import FEATURES
 from shakes_tui.engine.models import display_name
 from shakes_tui.engine.models.lstm import GATE_NAMES
@@ -34,7 +36,6 @@ def display_scale(gate: str, values: np.ndarray) -> np.ndarray:
 
 
 LEGEND_CELLS = 9
-MEANINGS = {"f": ("forget", "keep"), "i": ("ignore", "write"), "o": ("hide", "show")}
 
 
 def legend(gate: str, unit_scale: float) -> str:
@@ -79,8 +80,8 @@ class GateHeatmap(Widget, can_focus=True):
     BINDINGS = [
         Binding("g", "next_gate", "gate"),
         Binding("G", "previous_gate", "gate back", show=False),
-        Binding("l", "next_layer", "layer"),
-        Binding("s", "next_mode", "units"),
+        Binding("l", "next_layer", "layer", show=False),
+        Binding("s", "next_mode", "units", show=False),  # the line above names it; the footer keeps ? Help at 60
         Binding("c", "next_feature", "cells"),
         Binding("left", "move(-1, 0)", "←", show=False),
         Binding("right", "move(1, 0)", "→", show=False),
@@ -165,6 +166,14 @@ class GateHeatmap(Widget, can_focus=True):
         if self.arrays and len(self.text):
             value = float(self.values()[self.cursor_t, self.cursor_unit])
             self.post_message(self.CursorMoved(self.cursor_t, self.cursor_unit, value, self.gate, self.layer_no))
+
+    def figure(self, label: str) -> figures.Figure | None:
+        """What x exports: the gate and layer shown, every unit in the order shown, over the whole text."""
+        if not self.arrays:
+            return None
+        values = self.values()
+        return figures.gates(self.text, self.gate, self.layer_no, self.n_layers, values,
+                             display_scale(self.gate, values), self.units, UNIT_MODES[self.mode][0], label)
 
     # ---- keys -----------------------------------------------------------------------------------
     def action_next_gate(self) -> None:

@@ -11,6 +11,7 @@ from shakes_tui.engine.models import display_name
 from shakes_tui.engine.models.lstm import GATE_NAMES
 from shakes_tui.tui import workers
 from shakes_tui.tui.bank import Slot
+from shakes_tui.tui.export import EXPORT
 from shakes_tui.tui.messages import CellFound, TraceReady
 from shakes_tui.tui.palette import append_on, cell_colour, shown
 from shakes_tui.tui.widgets.gate_heatmap import GateHeatmap, display_scale
@@ -42,6 +43,7 @@ class UnitText(Static):
 
 
 class GatesPane(Widget):
+    BINDINGS = [EXPORT]
     DEFAULT_CSS = """
     GatesPane { layout: vertical; }
     GatesPane #gate-info { height: 1; padding: 0 1; }
@@ -131,6 +133,11 @@ class GatesPane(Widget):
         self.found = ((c.state, c.layer - 1, c.unit - 1), f"cells: {event.feature} → {STATE_NAMES[c.state]} · "
                       f"layer {c.layer} · unit {c.unit} · r = {c.correlation:+.2f}")
         heatmap.show_unit(*self.found[0])
+    def figure(self):
+        """The heatmap as a figure for slides, titled with the model and its weights."""
+        slot = self._traced
+        label = f"{display_name(slot.name)} ({slot.source or 'shipped'})" if slot else ""
+        return self.query_one(GateHeatmap).figure(label)
 
     @on(GateHeatmap.CursorMoved)
     def show_cursor(self, event: GateHeatmap.CursorMoved) -> None:

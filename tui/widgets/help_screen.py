@@ -22,6 +22,7 @@ Three character-level models of Shakespeare, side by side: **Benvolio** (a plain
 | `Tab` `Shift+Tab` | the next or previous field or button |
 | `Esc` | leave a text field, so that keys such as `?` reach the app |
 | `Ctrl+Q` | quit; a model that is training stops with a checkpoint first |
+| `x` | in the Train, Gates and Insight tabs: the chart, heatmap or view shown as a figure (below) |
 
 New here? Take the **guided tour**: Ctrl+P, then *Tour* (or start with `shakes-tui --tour`). Eight
 steps walk through why the three models differ, each opening the view that shows it, its figures
@@ -86,6 +87,14 @@ character after the difference. The RNN's difference should die within a few cha
 After each generation the pane titles show the longest stretch the
 model copied from its training text. Layers, heads and units are numbered from 1 here and
 everywhere, as `shakes-inspect --layer 1 --head 1` counts them.
+
+## Figures for slides (x)
+
+**x** writes the Train tab's loss chart, the Gates heatmap (with its colour scale) or the Insight view
+shown as CSV (the numbers), PNG (1600x900 px at 200 dpi) and SVG into `shakes-figures/` in the directory
+the app was started in; a notice names the files. The pictures need matplotlib
+(`pip install -e '.[plots]'`); without it the CSV is still written and the notice says so.
+`shakes-inspect ... --plot FILE --csv FILE` draws the same figures from the command line.
 """
 
 

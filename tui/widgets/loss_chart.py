@@ -11,6 +11,8 @@ import math
 from collections import defaultdict
 
 from rich.markup import escape
+from shakes_tui.engine import figures
+from shakes_tui.engine.models import display_name
 from shakes_tui.engine.runs import Eval, Event, Start, Train
 from shakes_tui.tui.palette import colour
 from textual.binding import Binding
@@ -107,6 +109,13 @@ class LossChart(PlotWidget, inherit_bindings=False):
             elif isinstance(e, Eval):
                 self.val_points[model].append((e.step, e.val_loss))
         self._dirty = True
+
+    def figure(self) -> figures.Figure | None:
+        """What x exports: every model's points (all steps, whatever the zoom)."""
+        if not any(self.train_points.values()) and not any(self.val_points.values()):
+            return None
+        models = set(self.train_points) | set(self.val_points)
+        return figures.loss(dict(self.train_points), dict(self.val_points), {m: display_name(m) for m in models})
 
     def action_toggle_zoom(self) -> None:
         self.zoomed = not self.zoomed

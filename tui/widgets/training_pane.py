@@ -11,6 +11,7 @@ from shakes_tui.engine.models import display_name
 from shakes_tui.engine.numbers import BadNumber, positive
 from shakes_tui.engine.runs import Checkpoint, Eval, Event, Failed, Finished, Train
 from shakes_tui.tui import workers
+from shakes_tui.tui.export import EXPORT
 from shakes_tui.tui.messages import Resumable, TrainingEnded, TrainingEvents
 from shakes_tui.tui.training import TrainingController, TrainingSettings, clock, default_minutes, wait_all
 from shakes_tui.tui.widgets.loss_chart import LossChart
@@ -32,6 +33,8 @@ MINUTES = positive(float)
 class TrainingPane(Widget):
     """Owns the training controller: its buttons start, stop and resume child processes, and thread
     workers follow their run directories (or any run given to ``watch``). Its layout: training_pane.tcss."""
+
+    BINDINGS = [EXPORT]
 
     @dataclass
     class NewWeights(Message):
