@@ -95,3 +95,28 @@ def test_every_command_shown_is_accepted_by_its_tool(page, tool, argv, monkeypat
     main = getattr(importlib.import_module(module), function)
     with pytest.raises(Parsed):
         main(argv)
+
+
+def test_ci_runs_the_readmes_test_command_as_written():
+    readme = (ROOT / "README.md").read_text()
+    command = next(line for line in readme.splitlines() if line.endswith("python -m pytest -q"))
+    assert command in (ROOT / ".ci" / "run").read_text().splitlines()
+
+
+def test_the_cpu_torch_line_asks_for_a_version_the_project_accepts():
+    from packaging.requirements import Requirement
+
+    wanted = re.search(r"pip install torch==(\S+) --index-url https://download.pytorch.org/whl/cpu",
+                       (ROOT / "README.md").read_text())
+    pin = next(Requirement(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+               ["dependencies"] if r.startswith("torch"))
+    assert wanted and pin.specifier.contains(wanted.group(1))
+
+
+def test_the_readme_counts_the_tours_steps_right():
+    from shakes_tui.engine.inspect.lesson import load_tour
+    from shakes_tui.engine.models import family_names
+
+    words = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+    said = re.search(r"(\w+) short steps", (ROOT / "README.md").read_text()).group(1).lower()
+    assert words.index(said) + 1 == len(load_tour(ROOT / "tui" / "tour.toml", family_names()))
