@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from shakes_tui.engine.cli.inspect import inspect_main
 from shakes_tui.engine.data.corpus import Vocab
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.inspect import cells as cells_module
@@ -23,6 +22,7 @@ from shakes_tui.engine.inspect.cells import (
 from shakes_tui.engine.models import CharModel, build_model, make_config
 
 from tests.insight_helpers import tiny_weights
+from tests.test_inspect_cli import run
 
 VOCAB = Vocab("\n !\"'(),.:?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -95,13 +95,6 @@ def test_a_feature_whose_characters_the_model_cannot_read_says_so():
     model = QuoteTracker(0)
     ranking = cells(model, Vocab("\n abcdefghijklmnopqrstuvwxyz"), 'he said "go" and "stay" then\n' * 4)
     assert "not in the model's vocabulary" in ranking.absent["inside quotes"]
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        inspect_main(argv)
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 def test_shakes_inspect_cells_json(tmp_path, capsys):

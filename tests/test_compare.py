@@ -5,13 +5,13 @@ import json
 import numpy as np
 import pytest
 import torch
-from shakes_tui.engine.cli.inspect import inspect_main
 from shakes_tui.engine.data.corpus import Vocab
 from shakes_tui.engine.errors import ShakesError
 from shakes_tui.engine.inspect.compare import compare, one_word_replaced
 from shakes_tui.engine.inspect.context import next_log_probs
 
 from tests.insight_helpers import tiny_weights
+from tests.test_inspect_cli import run
 from tests.test_scoring import LastCharacter
 
 VOCAB = Vocab("abcdefg")
@@ -83,13 +83,6 @@ def test_one_early_word_is_replaced(text, replaced):
 def test_a_text_without_a_word_to_replace_is_one_clear_error():
     with pytest.raises(ShakesError, match="no word"):
         one_word_replaced("a b ! ?")
-
-
-def run(argv, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        inspect_main(argv)
-    out, err = capsys.readouterr()
-    return exit_info.value.code, out, err
 
 
 def test_shakes_inspect_compare_gives_each_models_kl_and_losses(tmp_path, capsys):

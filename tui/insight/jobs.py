@@ -71,36 +71,33 @@ class Corpus:
         return val[start:start + chars]
 
 
-def measure_surprise(post: Post, slots: list[Slot], text: str) -> None:
-    lower_priority()
+def each_model(slots: list[Slot], measure: Callable) -> tuple[dict, dict] | None:
+    """measure(model, vocab) for every slot: (results, errors) by model name, an error where a model has no weights
+    or its measure refuses; None when the worker was cancelled on the way."""
     results, errors = {}, {}
     for slot in slots:
         if get_current_worker().is_cancelled:
-            return
+            return None
         if slot.loaded is None:
             errors[slot.name] = slot.error or "not loaded"
             continue
         try:
-            results[slot.name] = surprise(slot.loaded.model, slot.loaded.vocab, text)
+            results[slot.name] = measure(slot.loaded.model, slot.loaded.vocab)
         except ShakesError as exc:
             errors[slot.name] = str(exc)
-    post(SurpriseReady(results, errors, {slot.name: slot.source for slot in slots}))
+    return results, errors
+
+
+def measure_surprise(post: Post, slots: list[Slot], text: str) -> None:
+    lower_priority()
+    if (measured := each_model(slots, lambda model, vocab: surprise(model, vocab, text))) is not None:
+        post(SurpriseReady(*measured, {slot.name: slot.source for slot in slots}))
 
 
 def measure_compare(post: Post, slots: list[Slot], text_a: str, text_b: str) -> None:
     lower_priority()
-    results, errors = {}, {}
-    for slot in slots:
-        if get_current_worker().is_cancelled:
-            return
-        if slot.loaded is None:
-            errors[slot.name] = slot.error or "not loaded"
-            continue
-        try:
-            results[slot.name] = compare(slot.loaded.model, slot.loaded.vocab, text_a, text_b)
-        except ShakesError as exc:
-            errors[slot.name] = str(exc)
-    post(CompareReady(text_a, text_b, results, errors))
+    if (measured := each_model(slots, lambda model, vocab: compare(model, vocab, text_a, text_b))) is not None:
+        post(CompareReady(text_a, text_b, *measured))
 
 
 def measure_attention(post: Post, slot: Slot, text: str) -> None:
