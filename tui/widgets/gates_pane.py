@@ -84,8 +84,9 @@ class GatesPane(Widget):
     def set_trace(self, event: TraceReady) -> None:
         """Show a trace; when the text was cut to MAX_TRACE_CHARS, say so."""
         heatmap = self.query_one(GateHeatmap)
+        if event.text != heatmap.text:
+            self.found = None  # a new text: c ranks again (the same text traced again keeps what c found)
         heatmap.set_trace(event.text, event.arrays)
-        self.found = None  # a new text: c ranks again
         if self.pending_feature is not None:  # the tour's cell step: open on the unit that follows it
             heatmap.feature, self.pending_feature = self.pending_feature, None
             self.find_cell(GateHeatmap.FeatureChosen(heatmap.feature))
