@@ -206,6 +206,14 @@ class RunDir:
     def metrics_path(self) -> Path:
         return self.path / METRICS
 
+    def metrics_kind(self) -> str | None:
+        """What the metrics file is when it is there and not a regular file ('a FIFO', which would hang a reader);
+        None for a regular file, or none written yet."""
+        try:
+            return not_regular(self.metrics_path.stat().st_mode)
+        except OSError:
+            return None
+
     @property
     def checkpoint_path(self) -> Path:
         return self.path / CHECKPOINT

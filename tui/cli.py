@@ -81,8 +81,11 @@ def main(argv: list[str] | None = None) -> None:
     for run_dir in args.watch or []:
         if not run_dir.is_dir():
             refuse(f"--watch {run_dir}: no such run directory")
-        if kind := metrics_kind(run_dir):
-            refuse(f"--watch {run_dir}: its metrics.jsonl is {kind}, not a regular file")
+        from shakes_tui.engine.runs import RunDir  # late: engine.runs imports torch, and --help should be instant
+
+        run = RunDir(run_dir)
+        if kind := run.metrics_kind():
+            refuse(f"--watch {run_dir}: its {run.metrics_path.name} is {kind}, not a regular file")
     if args.runs_dir.exists() and not args.runs_dir.is_dir():
         refuse(f"--runs-dir {args.runs_dir} is a file, not a folder")
     if args.serve:
@@ -101,16 +104,6 @@ def main(argv: list[str] | None = None) -> None:
                      tour=tour)
     app.run()
     sys.exit(app.return_code or 0)  # a crash inside the app (Textual prints it) is a failure, not status 0
-
-
-def metrics_kind(run_dir: Path) -> str | None:
-    """What a run folder's metrics file is when it is there and not a regular file (a FIFO would hang a reader)."""
-    from shakes_tui.engine.runs import METRICS, not_regular  # late: engine.runs imports torch
-
-    try:
-        return not_regular((run_dir / METRICS).stat().st_mode)
-    except OSError:  # not written yet: the app waits for it
-        return None
 
 
 def refuse(message: str) -> None:
