@@ -62,6 +62,13 @@ class CompareView(Vertical):
                         x_label="characters after the difference", id="compare-chart")
         yield Static("", id="compare-summary")
 
+    def follow(self, text: str) -> None:
+        """The Insight text: a new one becomes A, against itself with one early word replaced; the same one again
+        keeps the texts a person edited."""
+        if text != self.measured_on:
+            self.measured_on = text
+            self.set_texts(text)
+
     def set_texts(self, text_a: str, text_b: str | None = None) -> None:
         """Text A, and B (by default A with one early word replaced); the boxes show them."""
         self.text_a, self.problem = text_a, ""

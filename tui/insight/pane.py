@@ -132,18 +132,15 @@ class InsightPane(Vertical, can_focus=True):
         for slot, _, job in self.one_model_views():
             if slot.loaded is not None:
                 self.run_in_thread(job, slot, text, group=f"insight-{job.__name__}")
-        view = self.query_one(CompareView)
-        if text != view.measured_on:  # a new text: compared against itself with one early word replaced
-            view.measured_on = text
-            view.set_texts(text)
-        self.measure_compare()
+        self.query_one(CompareView).follow(text)
+        self.measure_compare()  # when shown; action_view measures it on the way in
 
     def measure_compare(self, texts: tuple[str, str] | None = None) -> None:
-        """Compare the view's two texts (or these, which it then shows) on every model."""
+        """Compare the view's two texts (or these, which it then shows) on every model, when the view is shown."""
         view = self.query_one(CompareView)
         if texts is not None:
             view.set_texts(*texts)
-        if not view.problem and view.text_a and view.text_b:
+        if self.view == "compare" and not view.problem and view.text_a and view.text_b:
             self.run_in_thread(jobs.measure_compare, self.slots(), view.text_a, view.text_b, group="insight-compare")
 
     @on(CompareView.Edited)
@@ -187,6 +184,8 @@ class InsightPane(Vertical, can_focus=True):
         self.focus()
         if name == "span":
             self.measure_span()
+        if name == "compare":
+            self.measure_compare()
 
     def focus(self, scroll_visible: bool = True):
         """Focus goes to the view's own widget where it has keys (cursor, layer, head), else to the pane."""
