@@ -133,10 +133,10 @@ def rank_units(states: dict[str, np.ndarray], text: str, top: int = 3,
     spread = np.sqrt((acts ** 2).sum(0))
     best, absent = {}, {}
     for name, feature in features.items():
-        f = feature(text)
-        f = f - f.mean()
+        raw = feature(text)
+        f = raw - raw.mean()
         if not np.any(f):
-            absent[name] = "does not occur in this text" if not np.any(feature(text)) else "never changes in this text"
+            absent[name] = "does not occur in this text" if not np.any(raw) else "never changes in this text"
             continue
         with np.errstate(invalid="ignore", divide="ignore"):
             r = np.where(spread > 0, acts.T @ f / (spread * np.sqrt((f ** 2).sum())), 0.0)

@@ -89,7 +89,7 @@ class GatesPane(Widget):
         heatmap.set_trace(event.text, event.arrays)
         if self.pending_feature is not None:  # the tour's cell step: open on the unit that follows it
             heatmap.feature, self.pending_feature = self.pending_feature, None
-            self.find_cell(GateHeatmap.FeatureChosen(heatmap.feature))
+            self.find_cell(heatmap.feature)
         cut = self._full_length > MAX_TRACE_CHARS  # not a seed's characters outside the vocabulary, left out
         self.query_one(UnitText).border_subtitle = (
             f"traced the first {MAX_TRACE_CHARS:,} of {self._full_length:,} characters" if cut else "")
@@ -114,11 +114,14 @@ class GatesPane(Widget):
         self.pending_feature = feature
 
     @on(GateHeatmap.FeatureChosen)
-    def find_cell(self, event: GateHeatmap.FeatureChosen) -> None:
+    def feature_chosen(self, event: GateHeatmap.FeatureChosen) -> None:
+        self.find_cell(event.feature)
+
+    def find_cell(self, feature: str) -> None:
         """Rank the traced units against the feature in a worker; CellFound puts the cursor on the best."""
         heatmap = self.query_one(GateHeatmap)
         states = {k: heatmap.arrays[k] for k in ("c", "h")}
-        work = functools.partial(workers.find_cell, self.post_message, event.feature, states, heatmap.text)
+        work = functools.partial(workers.find_cell, self.post_message, feature, states, heatmap.text)
         self.app.run_worker(work, thread=True, group="cells", exclusive=True, exit_on_error=False)
 
     @on(CellFound)
